@@ -1,0 +1,198 @@
+import { runExtensionCommand } from './commands.ts';
+import { type Context, contextFromEnv } from './context.ts';
+import { discover } from './discover.ts';
+import { SkiffError } from './errors.ts';
+import { FRAGMENT_KINDS, renderSetting } from './fragments.ts';
+import { layerInfos, renderHelp } from './help.ts';
+import { describeResolution, resolveSelection, savedChain, selectConfig, writeWorkspace } from './workspace.ts';
+
+interface Args {
+  command: string;
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set(['--explain']);
+
+export function parseArgs(argv: string[]): Args {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-h') flags.set('--help', true);
+    else if (a.startsWith('--')) {
+      const [k, v] = a.split('=', 2) as [string, string | undefined];
+      if (v !== undefined) flags.set(k, v);
+      else if (VALUE_FLAGS.has(k)) {
+        const next = argv[++i];
+        if (next === undefined) throw new SkiffError(`${k} needs a value`, `e.g. ${k} BR2_LINUX_KERNEL_DEFCONFIG`);
+        flags.set(k, next);
+      } else flags.set(k, true);
+    } else positional.push(a);
+  }
+  return { command: positional.shift() ?? 'help', positional, flags };
+}
+
+const USAGE: Record<string, string> = {
+  help: 'skiff [help]\n  The workspace, the selected configuration, every listed layer and the selected layers\' commands.',
+  layers: 'skiff layers [--json] [--all]\n  Every layer with its description, dependencies and target architecture.\n  --all also shows unlisted layers (always in --json, flagged "unlisted").',
+  configure:
+    'skiff configure\n  Resolves SKIFF_CONFIG (or the workspace\'s saved chain) and writes workspaces/<SKIFF_WORKSPACE>/:\n  the merged buildroot/kernel/busybox/uboot/debian configs, overlay order, hooks and stack.json.',
+  resolve:
+    'skiff resolve [--json] [--explain SYMBOL]\n  The resolved layer order and merged configuration, each symbol with the layer and file that set it last.\n  --explain SYMBOL: who set it, and every earlier value it overrode.',
+  compile: 'skiff compile\n  Builds the configured workspace into images/out/<workspace>/.',
+  cmd: 'skiff cmd <namespace>/<layer>/<command>\n  Runs a command a selected layer declares in metadata/commands (make <command> in its extensions/).',
+  br: 'skiff br <target>\n  Runs a Buildroot make target in the workspace (buildroot backend).',
+};
+
+export async function main(argv: string[], ctxIn?: Context): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    if (args.flags.has('--help') || (args.command === 'help' && args.positional.length > 0)) {
+      const topic = args.command === 'help' ? args.positional[0]! : args.command;
+      const text = USAGE[topic];
+      if (!text) throw new SkiffError(`unknown command "${topic}"`, `commands: ${Object.keys(USAGE).join(', ')}`);
+      process.stdout.write(text + '\n');
+      return 0;
+    }
+    const ctx = ctxIn ?? contextFromEnv();
+    switch (args.command) {
+      case 'help':
+        return help(ctx);
+      case 'layers':
+        return layers(ctx, args);
+      case 'configure':
+        return configure(ctx);
+      case 'resolve':
+        return resolve(ctx, args);
+      case 'compile':
+        return compile(ctx);
+      case 'cmd': {
+        const spec = args.positional[0];
+        if (!spec) throw new SkiffError('skiff cmd needs a command', 'e.g. `skiff cmd virt/qemu/run`; `skiff` lists the selected layers\' commands');
+        return runExtensionCommand(ctx, resolveSelection(ctx), spec);
+      }
+      case 'br':
+        throw new SkiffError(
+          'the buildroot backend is not available in this checkout yet',
+          'use the debian backend (`skiff compile`); the buildroot backend will need Buildroot and network access',
+        );
+      default:
+        throw new SkiffError(`unknown command "${args.command}"`, `commands: ${Object.keys(USAGE).join(', ')}; \`skiff --help\``);
+    }
+  } catch (err) {
+    if (err instanceof SkiffError) {
+      process.stderr.write(`skiff: error: ${err.describe()}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function help(ctx: Context): number {
+  const catalog = discover(ctx);
+  const sel = selectConfig(ctx);
+  let resolved;
+  try {
+    resolved = sel ? resolveSelection(ctx, sel) : undefined;
+  } catch (err) {
+    if (!(err instanceof SkiffError)) throw err;
+    resolved = err;
+  }
+  process.stdout.write(renderHelp(ctx, catalog, resolved));
+  return 0;
+}
+
+function layers(ctx: Context, args: Args): number {
+  const catalog = discover(ctx);
+  const infos = layerInfos(catalog);
+  if (args.flags.has('--json')) {
+    process.stdout.write(JSON.stringify(infos, null, 2) + '\n');
+    return 0;
+  }
+  const shown = args.flags.has('--all') ? infos : infos.filter((i) => !i.unlisted);
+  const w = Math.max(...shown.map((i) => i.id.length), 10) + 2;
+  const aw = 9;
+  process.stdout.write(`${'LAYER'.padEnd(w)}${'ARCH'.padEnd(aw)}DESCRIPTION\n`);
+  for (const i of shown) {
+    const deps = i.dependencies.length > 0 ? ` [needs ${i.dependencies.join(',')}]` : '';
+    const flag = i.unlisted ? ' (unlisted)' : '';
+    process.stdout.write(`${i.id.padEnd(w)}${(i.arch ?? '-').padEnd(aw)}${i.description}${deps}${flag}\n`);
+  }
+  for (const warn of catalog.warnings) process.stderr.write(`warning: ${warn}\n`);
+  return 0;
+}
+
+function configure(ctx: Context): number {
+  const sel = selectConfig(ctx);
+  if (!sel) {
+    throw new SkiffError(
+      `SKIFF_CONFIG is empty and workspace "${ctx.workspace}" has no saved configuration`,
+      'set SKIFF_CONFIG, e.g. `SKIFF_CONFIG=browser/v86 skiff configure` (`skiff layers` lists the layers)',
+    );
+  }
+  const before = savedChain(ctx);
+  const r = resolveSelection(ctx, sel);
+  const chain = r.chain.join(',');
+  if (sel.from === 'workspace') process.stdout.write(`SKIFF_CONFIG is not set: using workspace "${ctx.workspace}"'s saved configuration ${chain}\n`);
+  else if (before && before !== chain) process.stdout.write(`Workspace "${ctx.workspace}" was configured as ${before}; replacing it with ${chain}\n`);
+  const dir = writeWorkspace(ctx, r);
+  process.stdout.write(`Configured workspace "${ctx.workspace}":\n`);
+  for (const l of r.configuration.stack) process.stdout.write(`  ${l.role.padEnd(20)}${l.id}  (${l.dir})\n`);
+  process.stdout.write(`Merged configuration written to ${dir}\n`);
+  return 0;
+}
+
+function resolve(ctx: Context, args: Args): number {
+  const r = resolveSelection(ctx);
+  const explain = args.flags.get('--explain');
+  if (typeof explain === 'string') return explainSymbol(r, explain);
+  if (args.flags.has('--json')) {
+    process.stdout.write(JSON.stringify(describeResolution(ctx, r), null, 2) + '\n');
+    return 0;
+  }
+  const from = r.selection.from === 'workspace' ? `saved in workspace "${ctx.workspace}"` : 'from SKIFF_CONFIG';
+  process.stdout.write(`Resolved stack (${from}):\n`);
+  r.configuration.stack.forEach((l, i) => process.stdout.write(`  ${String(i + 1).padStart(2)}. ${l.id.padEnd(28)}${l.role}\n`));
+  for (const kind of FRAGMENT_KINDS) {
+    const merged = r.configuration.configs[kind];
+    if (merged.final.size === 0) continue;
+    process.stdout.write(`\n[${kind}]\n`);
+    for (const s of merged.final.values()) process.stdout.write(`  ${renderSetting(s)}    # ${s.layer}\n`);
+  }
+  return 0;
+}
+
+function explainSymbol(r: ReturnType<typeof resolveSelection>, symbol: string): number {
+  let found = false;
+  for (const kind of FRAGMENT_KINDS) {
+    const history = r.configuration.configs[kind].history.get(symbol);
+    if (!history) continue;
+    found = true;
+    const last = history[history.length - 1]!;
+    const where = (s: typeof last) => (s.line > 0 ? `${s.file}:${s.line}` : `${s.file} from ${s.layer}`);
+    process.stdout.write(`${symbol} (${kind}) = ${last.value ?? 'is not set'}\n  set by ${last.layer} at ${where(last)}\n`);
+    const earlier = history.slice(0, -1).reverse();
+    if (earlier.length === 0) process.stdout.write('  overrides nothing: no earlier layer sets it\n');
+    for (const s of earlier) process.stdout.write(`  overrides ${s.value ?? 'is not set'} from ${s.layer} at ${where(s)}\n`);
+  }
+  if (!found) {
+    throw new SkiffError(`no layer in ${r.chain.join(',')} sets ${symbol}`, 'check the spelling (symbols are case sensitive, e.g. BR2_LINUX_KERNEL_DEFCONFIG)');
+  }
+  return 0;
+}
+
+function compile(ctx: Context): number {
+  const saved = savedChain(ctx);
+  if (!saved) throw new SkiffError(`workspace "${ctx.workspace}" is not configured`, 'run `skiff configure` first (with SKIFF_CONFIG set)');
+  const sel = selectConfig(ctx)!;
+  const r = resolveSelection(ctx, sel);
+  if (sel.from === 'workspace') process.stdout.write(`SKIFF_CONFIG is not set: compiling workspace "${ctx.workspace}"'s saved configuration ${saved}\n`);
+  else if (r.chain.join(',') !== saved) {
+    throw new SkiffError(
+      `SKIFF_CONFIG resolves to ${r.chain.join(',')} but workspace "${ctx.workspace}" is configured as ${saved}`,
+      'run `skiff configure` to switch the workspace, or unset SKIFF_CONFIG to compile the saved one',
+    );
+  }
+  throw new SkiffError('no image backend is available in this checkout yet', 'the debian backend comes with the image issue');
+}
