@@ -5,6 +5,9 @@ import { SkiffError } from './errors.ts';
 import { FRAGMENT_KINDS, renderSetting } from './fragments.ts';
 import { layerInfos, renderHelp } from './help.ts';
 import { describeResolution, resolveSelection, savedChain, selectConfig, writeWorkspace } from './workspace.ts';
+import { compile as compileImages, lockedPackages, planBuild } from '../images/compile.ts';
+import { fixHostTools, hostNeeds, installCommand, missingNeeds } from '../images/doctor.ts';
+import { Progress } from '../images/progress.ts';
 
 interface Args {
   command: string;
@@ -40,7 +43,10 @@ const USAGE: Record<string, string> = {
     'skiff configure\n  Resolves SKIFF_CONFIG (or the workspace\'s saved chain) and writes workspaces/<SKIFF_WORKSPACE>/:\n  the merged buildroot/kernel/busybox/uboot/debian configs, overlay order, hooks and stack.json.',
   resolve:
     'skiff resolve [--json] [--explain SYMBOL]\n  The resolved layer order and merged configuration, each symbol with the layer and file that set it last.\n  --explain SYMBOL: who set it, and every earlier value it overrode.',
-  compile: 'skiff compile\n  Builds the configured workspace into images/out/<workspace>/.',
+  compile:
+    'skiff compile [--json]\n  Builds the configured workspace into images/out/<workspace>/ with the debian backend: Debian packages\n  (locked in images/debian-lock.json), the kernel from linux-source-6.1, the initramfs, a manifest.\n  Progress goes to stderr; --json prints the manifest on stdout. `skiff configure compile` does both.',
+  doctor: 'skiff doctor [--fix]\n  Lists the host tools the selected configuration needs and which are missing; --fix installs them (root).',
+  lock: 'skiff lock [--update]\n  Shows the locked Debian packages of the selected configuration; --update resolves them again against the mirror.',
   cmd: 'skiff cmd <namespace>/<layer>/<command>\n  Runs a command a selected layer declares in metadata/commands (make <command> in its extensions/).',
   br: 'skiff br <target>\n  Runs a Buildroot make target in the workspace (buildroot backend).',
 };
@@ -62,11 +68,23 @@ export async function main(argv: string[], ctxIn?: Context): Promise<number> {
       case 'layers':
         return layers(ctx, args);
       case 'configure':
-        return configure(ctx);
+      case 'compile': {
+        // `skiff configure compile`, as `make configure compile` upstream.
+        const steps = [args.command, ...args.positional];
+        const bad = steps.find((s) => s !== 'configure' && s !== 'compile');
+        if (bad) throw new SkiffError(`"${bad}" cannot follow ${args.command}`, 'chain only configure and compile, e.g. `skiff configure compile`');
+        for (const step of steps) {
+          const code = step === 'configure' ? configure(ctx) : await compile(ctx, args);
+          if (code !== 0) return code;
+        }
+        return 0;
+      }
+      case 'doctor':
+        return doctor(ctx, args);
+      case 'lock':
+        return lock(ctx, args);
       case 'resolve':
         return resolve(ctx, args);
-      case 'compile':
-        return compile(ctx);
       case 'cmd': {
         const spec = args.positional[0];
         if (!spec) throw new SkiffError('skiff cmd needs a command', 'e.g. `skiff cmd virt/qemu/run`; `skiff` lists the selected layers\' commands');
@@ -182,7 +200,7 @@ function explainSymbol(r: ReturnType<typeof resolveSelection>, symbol: string): 
   return 0;
 }
 
-function compile(ctx: Context): number {
+async function compile(ctx: Context, args: Args): Promise<number> {
   const saved = savedChain(ctx);
   if (!saved) throw new SkiffError(`workspace "${ctx.workspace}" is not configured`, 'run `skiff configure` first (with SKIFF_CONFIG set)');
   const sel = selectConfig(ctx)!;
@@ -194,5 +212,44 @@ function compile(ctx: Context): number {
       'run `skiff configure` to switch the workspace, or unset SKIFF_CONFIG to compile the saved one',
     );
   }
-  throw new SkiffError('no image backend is available in this checkout yet', 'the debian backend comes with the image issue');
+  const manifest = await compileImages(ctx, r);
+  if (args.flags.has('--json')) process.stdout.write(JSON.stringify(manifest, null, 2) + '\n');
+  return 0;
+}
+
+async function doctor(ctx: Context, args: Args): Promise<number> {
+  const sel = selectConfig(ctx);
+  let needs = hostNeeds();
+  let scope = 'any build';
+  if (sel) {
+    const plan = planBuild(resolveSelection(ctx, sel));
+    needs = hostNeeds(plan.arch, plan.bootMethod);
+    scope = `${plan.arch.debian} (${plan.bootMethod})`;
+  }
+  const missing = missingNeeds(needs);
+  process.stdout.write(`Host tools for ${scope}:\n`);
+  for (const n of needs) process.stdout.write(`  ${missing.includes(n) ? 'missing' : 'ok     '}  ${n.what.padEnd(30)} ${n.pkg}\n`);
+  if (missing.length === 0) {
+    process.stdout.write('Everything the build needs is installed.\n');
+    return 0;
+  }
+  if (!args.flags.has('--fix')) {
+    process.stdout.write(`Install them with: ${installCommand(missing)}\n(or run \`skiff doctor --fix\` as root)\n`);
+    return 1;
+  }
+  await fixHostTools(missing, (l) => process.stdout.write(l + '\n'));
+  const still = missingNeeds(needs);
+  if (still.length > 0) throw new SkiffError(`still missing after apt-get: ${still.map((m) => m.pkg).join(', ')}`, 'check the apt output above');
+  process.stdout.write('All host tools installed.\n');
+  return 0;
+}
+
+async function lock(ctx: Context, args: Args): Promise<number> {
+  const r = resolveSelection(ctx);
+  const plan = planBuild(r);
+  const progress = new Progress(1);
+  progress.step(`Debian packages for ${plan.arch.debian}`);
+  const { packages } = await lockedPackages(ctx, r, plan, progress, args.flags.has('--update'));
+  for (const p of packages) process.stdout.write(`${p.name.padEnd(28)} ${p.version.padEnd(28)} ${p.sha256.slice(0, 16)}\n`);
+  return 0;
 }

@@ -1,0 +1,114 @@
+/** A byte stream to and from a machine's console: a v86 serial port, a QEMU pty, a USB serial adapter. */
+export interface SerialPort {
+  write(data: string): void;
+  /** Subscribes to output; returns the unsubscribe function. */
+  onData(listener: (chunk: string) => void): () => void;
+}
+
+export interface LogEntry {
+  /** Milliseconds since the console was attached. */
+  at: number;
+  dir: 'in' | 'out';
+  data: string;
+}
+
+export class ConsoleTimeout extends Error {
+  constructor(
+    readonly pattern: string,
+    readonly waitedMs: number,
+    readonly tail: string,
+  ) {
+    super(`timed out after ${(waitedMs / 1000).toFixed(1)} s waiting for ${pattern}; last console output:\n${tail}`);
+    this.name = 'ConsoleTimeout';
+  }
+}
+
+let nextMarker = 1;
+
+/**
+ * An expect engine over a raw console: waits for patterns in what the machine prints, and runs
+ * shell commands with their output and exit status recovered from unique markers, so echo,
+ * line wrapping and interleaved kernel messages do not confuse it. Has no Node-only imports.
+ */
+export class Console {
+  readonly log: LogEntry[] = [];
+  private buffer = '';
+  /** Output before this index has been consumed by a match. */
+  private cursor = 0;
+  private waiters = new Set<() => void>();
+  private readonly started = Date.now();
+  private readonly detach: () => void;
+
+  constructor(private readonly port: SerialPort) {
+    this.detach = port.onData((chunk) => {
+      this.buffer += chunk;
+      this.log.push({ at: Date.now() - this.started, dir: 'out', data: chunk });
+      for (const w of [...this.waiters]) w();
+    });
+  }
+
+  close(): void {
+    this.detach();
+  }
+
+  send(data: string): void {
+    this.log.push({ at: Date.now() - this.started, dir: 'in', data });
+    this.port.write(data);
+  }
+
+  /** Everything printed so far. */
+  get output(): string {
+    return this.buffer;
+  }
+
+  /** The last `lines` lines of output, for error messages. */
+  tail(lines = 15): string {
+    return this.buffer.replace(/\r/g, '').split('\n').slice(-lines).join('\n');
+  }
+
+  /** Waits for `pattern` in output not yet consumed; consumes up to the end of the match. */
+  waitFor(pattern: RegExp | string, timeoutMs: number): Promise<RegExpExecArray> {
+    const re = typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern;
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(this.buffer.slice(this.cursor));
+        if (!m) return false;
+        this.cursor += m.index + m[0].length;
+        cleanup();
+        resolve(m);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new ConsoleTimeout(String(re), Date.now() - started, this.tail()));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+      };
+      const waiter = () => void check();
+      this.waiters.add(waiter);
+      check();
+    });
+  }
+
+  /** Forgets unconsumed output, e.g. before a new boot. */
+  skipAll(): void {
+    this.cursor = this.buffer.length;
+  }
+
+  /**
+   * Runs a shell command and returns its output and exit status. The start and end markers are
+   * built from pieces at run time, so the echoed command line can never match them.
+   */
+  async run(command: string, timeoutMs = 30_000): Promise<{ output: string; status: number }> {
+    const id = `${Date.now().toString(36)}${nextMarker++}`;
+    const begin = `SKIFF-BEGIN-${id}`;
+    const end = `SKIFF-END-${id}`;
+    this.send(`echo SKIFF-BEGIN-"${id}"; ${command}; echo SKIFF-END-"${id}"-$?\n`);
+    await this.waitFor(new RegExp(`(^|\\n)${begin}\\r?\\n`), timeoutMs);
+    const m = await this.waitFor(new RegExp(`([\\s\\S]*?)(?:\\r?\\n)?${end}-(\\d+)\\r?\\n`), timeoutMs);
+    return { output: m[1]!.replace(/\r\n/g, '\n'), status: Number(m[2]) };
+  }
+}

@@ -1,0 +1,91 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { SerialPort } from './console.ts';
+
+const QEMU_BINARY: Record<string, string> = {
+  amd64: 'qemu-system-x86_64',
+  i386: 'qemu-system-i386',
+  arm64: 'qemu-system-aarch64',
+  armhf: 'qemu-system-arm',
+  riscv64: 'qemu-system-riscv64',
+};
+
+export interface QemuOptions {
+  /** images/out/<workspace>/ of a virt/qemu build. */
+  imageDir: string;
+  /** Raw persist disk file; created blank (sparse) when missing. */
+  disk: string;
+  diskBytes?: number;
+  memoryMB?: number;
+  /** Host port on 127.0.0.1 forwarded to the guest's SSH server. */
+  sshPort?: number;
+}
+
+/** A free TCP port on 127.0.0.1, for hostfwd. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** QEMU (TCG) running a SkiffOS image: serial console on stdio, user networking bound to 127.0.0.1. */
+export class QemuMachine implements SerialPort {
+  private readonly child: ChildProcess;
+  private readonly listeners = new Set<(chunk: string) => void>();
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly options: QemuOptions) {
+    const manifest = JSON.parse(fs.readFileSync(path.join(options.imageDir, 'manifest.json'), 'utf8')) as { arch: string };
+    const binary = QEMU_BINARY[manifest.arch];
+    if (!binary) throw new Error(`no QEMU for architecture ${manifest.arch}`);
+    if (!fs.existsSync(options.disk)) {
+      fs.mkdirSync(path.dirname(options.disk), { recursive: true });
+      fs.writeFileSync(options.disk, '');
+      fs.truncateSync(options.disk, options.diskBytes ?? 256 * 1024 * 1024);
+    }
+    const kernel = fs.existsSync(path.join(options.imageDir, 'bzImage')) ? 'bzImage' : 'Image';
+    const fwd = options.sshPort ? `,hostfwd=tcp:127.0.0.1:${options.sshPort}-:22` : '';
+    this.child = spawn(
+      binary,
+      [
+        '-m', String(options.memoryMB ?? 256),
+        '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
+        '-kernel', path.join(options.imageDir, kernel),
+        '-initrd', path.join(options.imageDir, 'initramfs.cpio.gz'),
+        '-drive', `file=${options.disk},if=virtio,format=raw`,
+        '-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0',
+        '-device', 'virtio-rng-pci',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    const emit = (d: Buffer) => {
+      const chunk = d.toString('latin1');
+      for (const l of this.listeners) l(chunk);
+    };
+    this.child.stdout!.on('data', emit);
+    this.child.stderr!.on('data', emit);
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  write(data: string): void {
+    this.child.stdin!.write(data);
+  }
+
+  onData(listener: (chunk: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Cuts the power: QEMU is killed, the guest gets no chance to flush. */
+  async powerOff(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}

@@ -1,0 +1,255 @@
+import crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { type Context, PROJECT_DIR, workspaceDir } from '../buildroot/context.ts';
+import { SkiffError } from '../buildroot/errors.ts';
+import { unquote } from '../buildroot/fragments.ts';
+import { applyOverlays } from '../buildroot/overlay.ts';
+import type { Resolution } from '../buildroot/workspace.ts';
+import { workspaceEnv } from '../buildroot/commands.ts';
+import { type LockedPackage, TargetApt, fetchPackages, sha256File } from './apt.ts';
+import { type ArchInfo, archInfo } from './arch.ts';
+import { packCpio } from './cpio.ts';
+import { hostNeeds, requireHostTools } from './doctor.ts';
+import { buildKernel, type KernelBuild } from './kernel.ts';
+import { withCacheLock } from './cachelock.ts';
+import { lockPath, readLock, writeLock } from './lock.ts';
+import { outDir } from './paths.ts';
+import { Progress } from './progress.ts';
+import { run } from './run.ts';
+import { extractDeb, stagePackages } from './rootfs.ts';
+import { debianSources } from './sources.ts';
+import { addUsers } from './users.ts';
+
+export interface BuildPlan {
+  arch: ArchInfo;
+  bootMethod: string;
+  defconfig: string;
+  image: string;
+  dtbs: string[];
+  settings: Record<string, string>;
+}
+
+/** Reads what the debian backend needs from the merged `debian/config` of the stack. */
+export function planBuild(r: Resolution): BuildPlan {
+  const settings = Object.fromEntries([...r.configuration.configs.debian.final.values()].map((s) => [s.symbol, unquote(s.value) ?? '']));
+  const chain = r.chain.join(',');
+  const arch = archInfo(settings.ARCH, chain);
+  if (settings.OFFLINE === 'no') {
+    throw new SkiffError(`${chain} cannot be built offline: ${settings.OFFLINE_BLOCKER ?? 'the layer says so without saying why'}`, settings.OFFLINE_BLOCKER ?? 'see the board layer\'s README');
+  }
+  for (const key of ['KERNEL_DEFCONFIG', 'KERNEL_IMAGE']) {
+    if (!settings[key]) throw new SkiffError(`no layer of ${chain} sets ${key}`, `set ${key} in the board or machine layer's debian/config`);
+  }
+  return {
+    arch,
+    bootMethod: settings.BOOT_METHOD ?? 'none',
+    defconfig: settings.KERNEL_DEFCONFIG!,
+    image: settings.KERNEL_IMAGE!,
+    dtbs: (settings.KERNEL_DTBS ?? '').split(/\s+/).filter(Boolean),
+    settings,
+  };
+}
+
+export function sourceDateEpoch(ctx: Context): number {
+  if (ctx.env.SOURCE_DATE_EPOCH) return Number(ctx.env.SOURCE_DATE_EPOCH);
+  const git = spawnSync('git', ['log', '-1', '--format=%ct'], { cwd: ctx.rootDir, encoding: 'utf8' });
+  return Number(git.stdout?.trim()) || 0;
+}
+
+export function skiffVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+const sha256 = (data: string | Buffer) => crypto.createHash('sha256').update(data).digest('hex');
+const rel = (ctx: Context, p: string) => (path.isAbsolute(p) && p.startsWith(ctx.rootDir + path.sep) ? path.relative(ctx.rootDir, p) : p);
+
+/** Resolves (or reuses the lock's) Debian packages for the target and downloads them. */
+export async function lockedPackages(ctx: Context, r: Resolution, plan: BuildPlan, progress: Progress, forceUpdate = false) {
+  const wanted = r.configuration.debianPackages;
+  const requested = [...new Set(wanted.map((p) => p.name))].sort();
+  let entry = readLock(ctx).arches[plan.arch.debian];
+  const warnings: string[] = [];
+  if (forceUpdate || !entry || JSON.stringify(entry.requested) !== JSON.stringify(requested)) {
+    progress.tick(`resolving ${requested.length} packages for ${plan.arch.debian} against the Debian mirror`, 0, true);
+    const apt = new TargetApt(ctx, plan.arch.debian);
+    const failures = await apt.update(progress);
+    for (const f of failures) warnings.push(`package index unavailable, built without it: ${f}`);
+    for (const w of warnings) progress.tick(`warning: ${w}`, 0, true);
+    const packages = await apt.resolve(wanted);
+    const before = new Map((entry?.packages ?? []).map((p) => [p.name, p.version]));
+    entry = { requested, packages };
+    const updated = entry;
+    // Read-modify-write under a lock: builds for other architectures may update the file too.
+    await withCacheLock(lockPath(ctx), () => {}, async () => {
+      const lock = readLock(ctx);
+      lock.arches[plan.arch.debian] = updated;
+      writeLock(ctx, lock);
+    });
+    const changed = packages.filter((p) => before.get(p.name) !== p.version).map((p) => `${p.name} ${p.version}`);
+    progress.tick(`images/debian-lock.json updated for ${plan.arch.debian}${changed.length ? `: ${changed.join(', ')}` : ''}`, 0, true);
+  }
+  const debs = await fetchPackages(ctx, debianSources(ctx.env), entry.packages, progress);
+  return { packages: entry.packages, debs, requested, warnings };
+}
+
+export interface Manifest {
+  skiff: string;
+  backend: 'debian';
+  sourceDateEpoch: number;
+  chain: string[];
+  arch: string;
+  bootMethod: string;
+  layers: { id: string; role: string; path: string; files: Record<string, string> }[];
+  kernel: { release: string; source: string; sourceVersion: string; defconfig: string; configSha256: string; dropped: string[] };
+  packages: (Pick<LockedPackage, 'name' | 'version' | 'sha256'> & { arch: string })[];
+  hostFiles: Record<string, string>;
+  outputs: Record<string, { size: number; sha256: string }>;
+  warnings: string[];
+}
+
+/** Every file of a layer (fragments, overlays, hooks) with its sha256, so a manifest pins the inputs. */
+function layerFiles(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (r: string) => {
+    for (const name of fs.readdirSync(path.join(dir, r)).sort()) {
+      const p = r ? `${r}/${name}` : name;
+      const st = fs.lstatSync(path.join(dir, p));
+      if (st.isDirectory()) walk(p);
+      else files[p] = st.isSymbolicLink() ? `link:${fs.readlinkSync(path.join(dir, p))}` : sha256(fs.readFileSync(path.join(dir, p)));
+    }
+  };
+  walk('');
+  return files;
+}
+
+/** Modes as git cannot keep them (umask, empty folders): fixed so two checkouts build the same bytes. */
+function normalizeModes(tree: string): void {
+  const special: Record<string, number> = { root: 0o700, 'etc/shadow': 0o600, tmp: 0o1777 };
+  const walk = (r: string) => {
+    for (const name of fs.readdirSync(path.join(tree, r))) {
+      const p = r ? `${r}/${name}` : name;
+      const full = path.join(tree, p);
+      const st = fs.lstatSync(full);
+      if (st.isSymbolicLink()) continue;
+      const mode = special[p] ?? (st.isDirectory() ? 0o755 : st.mode & 0o111 ? 0o755 : 0o644);
+      fs.chmodSync(full, mode);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk('');
+}
+
+async function runHooks(ctx: Context, r: Resolution, hooks: { layer: string; path: string }[], env: NodeJS.ProcessEnv, progress: Progress) {
+  for (const hook of hooks) {
+    const layer = r.configuration.stack.find((l) => l.id === hook.layer);
+    progress.tick(`hook ${hook.layer}/${path.relative(layer?.dir ?? '', hook.path)}`, 0, true);
+    await run('sh', [hook.path], { env: { ...workspaceEnv(ctx, r, layer?.dir), ...env }, onLine: (l) => progress.tick(`  ${l}`, 0, true) });
+  }
+}
+
+/** Builds the workspace's images into images/out/<workspace>/, swapping the whole folder in at the end. */
+export async function compile(ctx: Context, r: Resolution, progress = new Progress(5)): Promise<Manifest> {
+  const plan = planBuild(r);
+  progress.step(`host tools for ${plan.arch.debian}`);
+  requireHostTools(hostNeeds(plan.arch, plan.bootMethod));
+  progress.done('all present');
+
+  progress.step(`Debian packages (${plan.arch.debian})`);
+  const pkgs = await lockedPackages(ctx, r, plan, progress);
+
+  progress.step(`kernel (${plan.defconfig} + layer fragments, ARCH=${plan.arch.kernelArch})`);
+  const kernel: KernelBuild = await buildKernel(ctx, { arch: plan.arch, defconfig: plan.defconfig, image: plan.image, dtbs: plan.dtbs, fragments: r.configuration.configs.kernel }, progress);
+
+  progress.step('root filesystem');
+  const epoch = sourceDateEpoch(ctx);
+  const version = skiffVersion();
+  const tree = path.join(workspaceDir(ctx), 'rootfs');
+  fs.rmSync(tree, { recursive: true, force: true });
+  fs.mkdirSync(tree, { recursive: true });
+  const dirs = new Map<string, string>();
+  for (const [name, deb] of pkgs.debs) dirs.set(name, await extractDeb(ctx, deb));
+  const staged = stagePackages(
+    tree,
+    plan.arch,
+    pkgs.requested.map((name) => ({ name, dir: dirs.get(name)! })),
+    [...dirs.values()],
+  );
+  applyOverlays(r.configuration.overlays, tree);
+  addUsers(tree, r.configuration.users);
+  fs.mkdirSync(path.join(tree, 'etc/skiff'), { recursive: true });
+  fs.writeFileSync(
+    path.join(tree, 'etc/skiff/release'),
+    `SKIFF_VERSION=${version}\nSKIFF_BUILD_EPOCH=${epoch}\nSKIFF_CONFIG=${r.chain.join(',')}\nSKIFF_KERNEL=${kernel.release}\n`,
+  );
+  for (const d of ['proc', 'sys', 'dev', 'run', 'tmp', 'mnt/persist', 'var/log']) fs.mkdirSync(path.join(tree, d), { recursive: true });
+  await runHooks(ctx, r, r.configuration.hooks.pre, { TARGET_DIR: tree }, progress);
+  normalizeModes(tree);
+  const cpio = packCpio(tree, epoch, [{ path: 'dev/console', mode: 0o020600, major: 5, minor: 1 }]);
+  const initramfs = zlib.gzipSync(cpio, { level: 9 });
+  progress.done(`${staged.files.length} program files, ${staged.libraries.length} libraries; initramfs ${(initramfs.length / 1e6).toFixed(2)} MB`);
+
+  progress.step('images and manifest');
+  const final = outDir(ctx);
+  const tmp = `${final}.partial`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  fs.copyFileSync(kernel.image, path.join(tmp, plan.image));
+  for (const dtb of kernel.dtbs) {
+    const dest = path.join(tmp, 'dtbs', path.relative(path.join(path.dirname(kernel.image), 'dtbs'), dtb));
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.copyFileSync(dtb, dest);
+  }
+  fs.writeFileSync(path.join(tmp, 'initramfs.cpio.gz'), initramfs);
+  const hostFiles: Record<string, string> = {};
+  if (plan.bootMethod === 'v86') {
+    for (const [src, name] of [['/usr/share/seabios/bios.bin', 'seabios.bin'], ['/usr/share/seabios/vgabios-stdvga.bin', 'vgabios.bin']] as const) {
+      fs.copyFileSync(src, path.join(tmp, name));
+      hostFiles[name] = `${src} (seabios ${(await run('dpkg-query', ['-W', '-f=${Version}', 'seabios'])).trim()})`;
+    }
+  }
+  await runHooks(ctx, r, r.configuration.hooks.post, { BINARIES_DIR: tmp, TARGET_DIR: tree }, progress);
+  const outputs: Manifest['outputs'] = {};
+  for (const name of listFiles(tmp)) outputs[name] = { size: fs.statSync(path.join(tmp, name)).size, sha256: sha256File(path.join(tmp, name)) };
+  const manifest: Manifest = {
+    skiff: version,
+    backend: 'debian',
+    sourceDateEpoch: epoch,
+    chain: r.chain,
+    arch: plan.arch.debian,
+    bootMethod: plan.bootMethod,
+    layers: r.configuration.stack.map((l) => ({ id: l.id, role: l.role, path: rel(ctx, l.dir), files: layerFiles(l.dir) })),
+    kernel: {
+      release: kernel.release,
+      source: 'linux-source-6.1',
+      sourceVersion: kernel.sourceVersion,
+      defconfig: plan.defconfig,
+      configSha256: kernel.configSha256,
+      dropped: kernel.dropped,
+    },
+    packages: pkgs.packages.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, arch: plan.arch.debian })),
+    hostFiles,
+    outputs,
+    warnings: [...pkgs.warnings, ...kernel.dropped.map((d) => `kernel dropped ${d}`)],
+  };
+  fs.writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  const old = `${final}.old`;
+  fs.rmSync(old, { recursive: true, force: true });
+  if (fs.existsSync(final)) fs.renameSync(final, old);
+  fs.renameSync(tmp, final);
+  fs.rmSync(old, { recursive: true, force: true });
+  progress.done(`images/out/${ctx.workspace}/: ${Object.keys(outputs).join(', ')}, manifest.json (total ${progress.elapsed()})`);
+  return manifest;
+}
+
+function listFiles(dir: string, prefix = ''): string[] {
+  return fs
+    .readdirSync(path.join(dir, prefix))
+    .sort()
+    .flatMap((name) => {
+      const p = prefix ? `${prefix}/${name}` : name;
+      return fs.statSync(path.join(dir, p)).isDirectory() ? listFiles(dir, p) : [p];
+    });
+}

@@ -1,0 +1,70 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { SkiffError } from '../buildroot/errors.ts';
+import type { ArchInfo } from './arch.ts';
+import { run } from './run.ts';
+
+/** A host tool the build needs: a program on PATH or a file, and the Debian package that provides it. */
+export interface HostNeed {
+  what: string;
+  pkg: string;
+  program?: string;
+  file?: string;
+}
+
+const BASE: HostNeed[] = [
+  { what: 'make', program: 'make', pkg: 'make' },
+  { what: 'C compiler', program: 'gcc', pkg: 'gcc' },
+  { what: 'flex', program: 'flex', pkg: 'flex' },
+  { what: 'bison', program: 'bison', pkg: 'bison' },
+  { what: 'bc', program: 'bc', pkg: 'bc' },
+  { what: 'perl', program: 'perl', pkg: 'perl' },
+  { what: 'libelf headers', file: '/usr/include/libelf.h', pkg: 'libelf-dev' },
+  { what: 'OpenSSL headers', file: '/usr/include/openssl/ssl.h', pkg: 'libssl-dev' },
+  { what: 'cpio', program: 'cpio', pkg: 'cpio' },
+  { what: 'xz', program: 'xz', pkg: 'xz-utils' },
+  { what: 'kernel source', file: '/usr/src/linux-source-6.1.tar.xz', pkg: 'linux-source-6.1' },
+  { what: 'e2fsprogs (mke2fs, e2fsck)', program: 'mke2fs', pkg: 'e2fsprogs' },
+  { what: 'dpkg-deb', program: 'dpkg-deb', pkg: 'dpkg' },
+  { what: 'apt-get', program: 'apt-get', pkg: 'apt' },
+];
+
+/** What building (and booting, for the emulator targets) the given architecture and boot method needs. */
+export function hostNeeds(arch?: ArchInfo, bootMethod?: string): HostNeed[] {
+  const needs = [...BASE];
+  if (arch?.crossCompile) needs.push({ what: `${arch.debian} cross compiler`, program: `${arch.crossCompile}gcc`, pkg: arch.compilerPackage });
+  if (bootMethod === 'v86') needs.push({ what: 'SeaBIOS for v86', file: '/usr/share/seabios/bios.bin', pkg: 'seabios' });
+  if (bootMethod === 'qemu') needs.push({ what: `QEMU for ${arch?.debian ?? 'x86'}`, program: arch?.debian === 'i386' ? 'qemu-system-i386' : 'qemu-system-x86_64', pkg: 'qemu-system-x86' });
+  return needs;
+}
+
+function onPath(program: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d && fs.existsSync(path.join(d, program)));
+}
+
+export function missingNeeds(needs: HostNeed[]): HostNeed[] {
+  return needs.filter((n) => (n.program ? !onPath(n.program) : !fs.existsSync(n.file!)));
+}
+
+export function installCommand(missing: HostNeed[]): string {
+  return `apt-get install -y --no-install-recommends ${[...new Set(missing.map((m) => m.pkg))].join(' ')}`;
+}
+
+/** Fails early, before any download or compile, when a host tool is missing. */
+export function requireHostTools(needs: HostNeed[]): void {
+  const missing = missingNeeds(needs);
+  if (missing.length === 0) return;
+  throw new SkiffError(
+    `missing host tools: ${missing.map((m) => `${m.what} (${m.pkg})`).join(', ')}`,
+    `run \`skiff doctor --fix\` as root, or: ${installCommand(missing)}`,
+  );
+}
+
+export async function fixHostTools(missing: HostNeed[], log: (l: string) => void): Promise<void> {
+  if (process.getuid?.() !== 0) throw new SkiffError('`skiff doctor --fix` installs packages and needs root', `run as root: ${installCommand(missing)}`);
+  log(`running: ${installCommand(missing)}`);
+  await run('apt-get', ['install', '-y', '--no-install-recommends', ...new Set(missing.map((m) => m.pkg))], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    onLine: (l) => log(`  ${l}`),
+  });
+}

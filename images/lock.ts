@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Context } from '../buildroot/context.ts';
+import type { LockedPackage } from './apt.ts';
+
+/** The committed record of every Debian package an image was built from, per architecture. */
+export interface LockFile {
+  comment: string;
+  arches: Record<string, { requested: string[]; packages: LockedPackage[] }>;
+}
+
+export const lockPath = (ctx: Context) => path.join(ctx.rootDir, 'images', 'debian-lock.json');
+
+export function readLock(ctx: Context): LockFile {
+  try {
+    return JSON.parse(fs.readFileSync(lockPath(ctx), 'utf8')) as LockFile;
+  } catch {
+    return { comment: 'Written by skiff; refresh with `skiff lock --update`.', arches: {} };
+  }
+}
+
+export function writeLock(ctx: Context, lock: LockFile): void {
+  const sorted: LockFile = { comment: lock.comment, arches: Object.fromEntries(Object.entries(lock.arches).sort(([a], [b]) => (a < b ? -1 : 1))) };
+  fs.mkdirSync(path.dirname(lockPath(ctx)), { recursive: true });
+  const tmp = `${lockPath(ctx)}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(sorted, null, 2) + '\n');
+  fs.renameSync(tmp, lockPath(ctx));
+}
