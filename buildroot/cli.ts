@@ -205,7 +205,7 @@ async function compile(ctx: Context, args: Args): Promise<number> {
   if (!saved) throw new SkiffError(`workspace "${ctx.workspace}" is not configured`, 'run `skiff configure` first (with SKIFF_CONFIG set)');
   const sel = selectConfig(ctx)!;
   const r = resolveSelection(ctx, sel);
-  if (sel.from === 'workspace') process.stdout.write(`SKIFF_CONFIG is not set: compiling workspace "${ctx.workspace}"'s saved configuration ${saved}\n`);
+  if (sel.from === 'workspace') process.stderr.write(`SKIFF_CONFIG is not set: compiling workspace "${ctx.workspace}"'s saved configuration ${saved}\n`);
   else if (r.chain.join(',') !== saved) {
     throw new SkiffError(
       `SKIFF_CONFIG resolves to ${r.chain.join(',')} but workspace "${ctx.workspace}" is configured as ${saved}`,

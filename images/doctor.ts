@@ -62,9 +62,13 @@ export function requireHostTools(needs: HostNeed[]): void {
 
 export async function fixHostTools(missing: HostNeed[], log: (l: string) => void): Promise<void> {
   if (process.getuid?.() !== 0) throw new SkiffError('`skiff doctor --fix` installs packages and needs root', `run as root: ${installCommand(missing)}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  log('running: apt-get update');
+  // One failing index (a mirror mid-sync) must not stop the install: the packages come from the main suite.
+  await run('apt-get', ['update'], { env }).catch((err: Error) => log(`apt-get update reported errors, installing anyway:\n${err.message}`));
   log(`running: ${installCommand(missing)}`);
   await run('apt-get', ['install', '-y', '--no-install-recommends', ...new Set(missing.map((m) => m.pkg))], {
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    env,
     onLine: (l) => log(`  ${l}`),
   });
 }
