@@ -23,6 +23,7 @@ const TABLE: Record<string, Omit<ArchInfo, 'compilerPackage' | 'crossCompile'> &
   i386: { debian: 'i386', kernelArch: 'i386', triplet: 'i386-linux-gnu', cross: 'i686-linux-gnu-', crossPackage: 'gcc-i686-linux-gnu', hostBuilds: HOST_IS_X86_64, elfMachine: 3, interpreter: '/lib/ld-linux.so.2' },
   amd64: { debian: 'amd64', kernelArch: 'x86_64', triplet: 'x86_64-linux-gnu', cross: 'x86_64-linux-gnu-', crossPackage: 'gcc-x86-64-linux-gnu', hostBuilds: HOST_IS_X86_64, elfMachine: 62, interpreter: '/lib64/ld-linux-x86-64.so.2' },
   arm64: { debian: 'arm64', kernelArch: 'arm64', triplet: 'aarch64-linux-gnu', cross: 'aarch64-linux-gnu-', crossPackage: 'gcc-aarch64-linux-gnu', hostBuilds: false, elfMachine: 183, interpreter: '/lib/ld-linux-aarch64.so.1' },
+  armel: { debian: 'armel', kernelArch: 'arm', triplet: 'arm-linux-gnueabi', cross: 'arm-linux-gnueabi-', crossPackage: 'gcc-arm-linux-gnueabi', hostBuilds: false, elfMachine: 40, interpreter: '/lib/ld-linux.so.3' },
   armhf: { debian: 'armhf', kernelArch: 'arm', triplet: 'arm-linux-gnueabihf', cross: 'arm-linux-gnueabihf-', crossPackage: 'gcc-arm-linux-gnueabihf', hostBuilds: false, elfMachine: 40, interpreter: '/lib/ld-linux-armhf.so.3' },
   riscv64: { debian: 'riscv64', kernelArch: 'riscv', triplet: 'riscv64-linux-gnu', cross: 'riscv64-linux-gnu-', crossPackage: 'gcc-riscv64-linux-gnu', hostBuilds: false, elfMachine: 243, interpreter: '/lib/ld-linux-riscv64-lp64d.so.1' },
 };

@@ -40,6 +40,12 @@ export function planBuild(r: Resolution): BuildPlan {
   if (settings.OFFLINE === 'no') {
     throw new SkiffError(`${chain} cannot be built offline: ${settings.OFFLINE_BLOCKER ?? 'the layer says so without saying why'}`, settings.OFFLINE_BLOCKER ?? 'see the board layer\'s README');
   }
+  if (settings.BOOT_METHOD === 'wsl' || settings.BOOT_METHOD === 'container') {
+    throw new SkiffError(
+      `${chain} boots no kernel of its own (BOOT_METHOD=${settings.BOOT_METHOD}): the debian backend builds kernel images only so far`,
+      'use the buildroot backend for this layer, or a machine layer such as virt/qemu',
+    );
+  }
   for (const key of ['KERNEL_DEFCONFIG', 'KERNEL_IMAGE']) {
     if (!settings[key]) throw new SkiffError(`no layer of ${chain} sets ${key}`, `set ${key} in the board or machine layer's debian/config`);
   }

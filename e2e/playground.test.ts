@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT } from '../test/support/tree.ts';
+import { buildSite, launch, serveSite, terminalText, typeAndWait } from './support.ts';
+
+let browser: Browser;
+let context: BrowserContext;
+let server: PreviewServer;
+let url = '';
+const artifacts = path.join(PROJECT, 'test-results');
+
+beforeAll(async () => {
+  await buildSite();
+  ({ url, server } = await serveSite());
+  browser = await launch();
+  // One profile for the whole file: IndexedDB (persist, saved states) carries over between loads.
+  context = await browser.newContext({ viewport: { width: 1200, height: 760 }, acceptDownloads: true });
+}, 20 * 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function openPlayground() {
+  const page = await context.newPage();
+  const t0 = Date.now();
+  await page.goto(url);
+  await waitForBoot(page, 1);
+  return { page, ms: Date.now() - t0, how: await page.evaluate(() => document.body.dataset.ready) };
+}
+
+/** Waits until the page has seen `count` boots reach SKIFF_READY; on failure says what the page shows. */
+async function waitForBoot(page: Page, count: number, timeout = 180_000) {
+  try {
+    await page.waitForFunction((n) => Number(document.body.dataset.boots ?? 0) >= n || document.body.dataset.damaged === '1', count, { timeout });
+  } catch (err) {
+    throw new Error(`no SKIFF_READY (boot ${count}): ${(err as Error).message}\nterminal:\n${(await terminalText(page)).trim().split('\n').slice(-25).join('\n')}`);
+  }
+  const damaged = await page.evaluate(() => document.body.dataset.damaged === '1' && document.getElementById('damaged-problem')!.textContent);
+  if (damaged) throw new Error(`the playground reports a damaged persist store: ${damaged}`);
+}
+
+describe('the playground in Chromium', () => {
+  it('boots SkiffOS to a shell, keeps a synced file across a reload, and fast-boots the second time', async () => {
+    const first = await openPlayground();
+    expect(first.how).toBe('cold');
+    await typeAndWait(first.page, 'uname -a', /Linux skiffos 6\.1\.\d+ .*i686/);
+    await typeAndWait(first.page, 'echo from-the-browser > /mnt/persist/hello && sync && echo SYNCED-$((40+2))', /SYNCED-42/);
+    fs.mkdirSync(artifacts, { recursive: true });
+    await first.page.screenshot({ path: path.join(artifacts, 'playground.png') });
+    // Give the fast-boot state and the last chunks their moment to reach IndexedDB, as a person would.
+    await first.page.waitForFunction(() => document.getElementById('status-persist')!.textContent!.includes('last saved'), null, { timeout: 10_000 });
+    await first.page.close();
+
+    const second = await openPlayground();
+    expect(second.how).toBe('fast');
+    expect(second.ms).toBeLessThan(first.ms);
+    await typeAndWait(second.page, 'cat /mnt/persist/hello', /^from-the-browser$/m);
+    await second.page.close();
+  }, 600_000);
+
+  it('exports persist, wipes it, and gets the file back by importing the export', async () => {
+    const { page } = await openPlayground();
+    await typeAndWait(page, 'ls /mnt/persist/hello', /^\/mnt\/persist\/hello$/m);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+    const img = path.join(artifacts, 'persist-export.img');
+    await download.saveAs(img);
+    expect(fs.statSync(img).size).toBe(64 * 1024 * 1024);
+
+    page.once('dialog', (d) => void d.accept());
+    await page.click('#wipe');
+    await waitForBoot(page, 2);
+    await typeAndWait(page, 'ls /mnt/persist/hello 2>&1 | tail -1; echo CHECKED-$((1+1))', /No such file or directory[\s\S]*CHECKED-2/, 120_000);
+
+    await page.setInputFiles('#import', img);
+    await waitForBoot(page, 3);
+    await typeAndWait(page, 'cat /mnt/persist/hello', /^from-the-browser$/m, 120_000);
+    await page.close();
+  }, 600_000);
+
+  it('embeds in a documentation page and runs its scripted demo', async () => {
+    const page = await context.newPage();
+    await page.goto(new URL('docs-example.html', url).href);
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve) => {
+          const el = document.querySelector('skiff-terminal')!;
+          el.addEventListener('skiff-demo-done', () => resolve(), { once: true });
+        }),
+    );
+    const text = await page.locator('skiff-terminal .xterm-rows').innerText();
+    expect(text).toMatch(/\/dev\/sda \/mnt\/persist ext4/);
+    await page.screenshot({ path: path.join(artifacts, 'docs-example.png') });
+    await page.close();
+  }, 600_000);
+
+  it('puts keyboard focus on the terminal and labels every control', async () => {
+    const { page } = await openPlayground();
+    expect(await page.evaluate(() => document.activeElement?.classList.contains('xterm-helper-textarea'))).toBe(true);
+    const unlabeled = await page.evaluate(() =>
+      [...document.querySelectorAll('button, input')].filter((el) => !(el.textContent?.trim() || el.closest('label')?.textContent?.trim() || el.getAttribute('aria-label'))).length,
+    );
+    expect(unlabeled).toBe(0);
+    expect(await terminalText(page)).toContain('SKIFF_READY');
+    await page.close();
+  }, 600_000);
+});

@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build, preview, type PreviewServer } from 'vite';
+import { buildImage } from '../test/support/image.ts';
+import { PROJECT } from '../test/support/tree.ts';
+
+export const CHROMIUM = process.env.SKIFF_CHROMIUM || '/usr/bin/chromium';
+
+/** Builds the playground image and the static site into dist/, as `npm run build` does. */
+export async function buildSite(): Promise<void> {
+  await buildImage('browser/v86', 'playground');
+  await build({ configFile: path.join(PROJECT, 'vite.config.ts'), logLevel: 'warn' });
+}
+
+/** Serves dist/ on 127.0.0.1 like any static host would. */
+export async function serveSite(): Promise<{ url: string; server: PreviewServer }> {
+  const server = await preview({ configFile: path.join(PROJECT, 'vite.config.ts'), preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' });
+  return { url: server.resolvedUrls!.local[0]!, server };
+}
+
+export async function launch(): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (Playwright uses Debian's Chromium, it downloads none)`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Everything the page's terminal has shown, as text. */
+export async function terminalText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const s = (window as unknown as { skiff: { terminal: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } } }).skiff;
+    const b = s.terminal.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < b.length; i++) lines.push(b.getLine(i)?.translateToString(true) ?? '');
+    return lines.join('\n');
+  });
+}
+
+/** Types a command into the page's terminal and waits for a line of its output to match. */
+export async function typeAndWait(page: Page, command: string, expect: RegExp, timeoutMs = 30_000): Promise<string> {
+  await page.locator('#terminal .xterm-helper-textarea').focus();
+  await page.keyboard.type(command + '\n', { delay: 5 });
+  const started = Date.now();
+  for (;;) {
+    const text = await terminalText(page);
+    if (expect.test(text)) return text;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${expect} after typing ${command}; terminal:\n${text.trim().split('\n').slice(-25).join('\n')}`);
+    await page.waitForTimeout(200);
+  }
+}

@@ -1,0 +1,59 @@
+import type { LogEntry } from './console.ts';
+import type { Scenario } from './scenarios.ts';
+import type { Target } from './target.ts';
+
+export interface ScenarioResult {
+  target: string;
+  scenario: string;
+  status: 'passed' | 'failed' | 'skipped';
+  ms: number;
+  error?: string;
+  notes: string[];
+  /** The console output while the scenario ran, with timestamps. */
+  log: LogEntry[];
+}
+
+/**
+ * Runs scenarios in order on one target. A failing or hanging scenario fails alone (with the
+ * console tail in its error); the run goes on to the next one.
+ */
+export async function runScenarios(target: Target, scenarios: Scenario[], onResult: (r: ScenarioResult) => void = () => {}, timeoutMs = 10 * 60_000): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  let booted = false;
+  for (const s of scenarios) {
+    const missing = s.needs.filter((n) => !target.capabilities.has(n));
+    if (missing.length > 0) {
+      const r: ScenarioResult = { target: target.name, scenario: s.name, status: 'skipped', ms: 0, error: `${target.kind} target lacks ${missing.join(', ')}`, notes: [], log: [] };
+      results.push(r);
+      onResult(r);
+      continue;
+    }
+    const notes: string[] = [];
+    const started = Date.now();
+    let status: ScenarioResult['status'] = 'passed';
+    let error: string | undefined;
+    const logStart = () => target.console.log.length;
+    let from = booted ? logStart() : 0;
+    try {
+      if (!booted && s.name !== 'boot') {
+        await target.powerCycle(false);
+        from = 0;
+      }
+      booted = true;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        s.run({ target, note: (t) => notes.push(t) }),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`scenario ${s.name} took longer than ${timeoutMs / 1000} s`)), timeoutMs))),
+      ]).finally(() => clearTimeout(timer));
+    } catch (err) {
+      status = 'failed';
+      error = err instanceof Error ? err.message : String(err);
+      booted = false;
+    }
+    const log = target.console.log.slice(from);
+    const r: ScenarioResult = { target: target.name, scenario: s.name, status, ms: Date.now() - started, error, notes, log };
+    results.push(r);
+    onResult(r);
+  }
+  return results;
+}

@@ -1,0 +1,39 @@
+import { Client } from 'ssh2';
+
+export interface SshOptions {
+  host: string;
+  port: number;
+  user: string;
+  privateKey?: string;
+  password?: string;
+}
+
+/** Runs one command over SSH (ssh2); rejects with the server's reason when the login is refused. */
+export function sshExec(opts: SshOptions, command: string, timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    const timer = setTimeout(() => {
+      client.end();
+      reject(new Error(`ssh ${opts.user}@${opts.host}:${opts.port}: no answer after ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    client
+      .on('ready', () => {
+        client.exec(command, (err, stream) => {
+          if (err) return reject(err);
+          let out = '';
+          stream.on('data', (d: Buffer) => (out += d));
+          stream.stderr.on('data', (d: Buffer) => (out += d));
+          stream.on('close', () => {
+            clearTimeout(timer);
+            client.end();
+            resolve(out);
+          });
+        });
+      })
+      .on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      })
+      .connect({ host: opts.host, port: opts.port, username: opts.user, privateKey: opts.privateKey, password: opts.password, readyTimeout: timeoutMs, tryKeyboard: false });
+  });
+}

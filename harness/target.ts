@@ -1,0 +1,34 @@
+import type { Console } from './console.ts';
+
+export type Capability = 'power-cut' | 'reboot' | 'ssh';
+
+/** What a scenario drives: a machine with a console, power, and maybe SSH. Emulators and boards alike. */
+export interface Target {
+  readonly name: string;
+  readonly kind: string;
+  readonly capabilities: ReadonlySet<Capability>;
+  /** The current boot's console (replaced on every power-on). */
+  readonly console: Console;
+  /** Powers on (first call) or cycles the machine; `hard` cuts the power without warning the guest. */
+  powerCycle(hard: boolean): Promise<BootInfo>;
+  /** Runs a command over SSH as `user` (targets with the ssh capability). */
+  ssh?(command: string, auth: { user: string; privateKey?: string; password?: string }): Promise<string>;
+  /** Powers off and releases everything (processes, temp files). */
+  close(): Promise<void>;
+}
+
+export interface BootInfo {
+  version: string;
+  /** Seconds since the kernel started, from the SKIFF_READY line. */
+  guestSeconds: number;
+  wallMs: number;
+}
+
+export const READY = /SKIFF_READY (\S+) ([\d.]+)\r?\n/;
+
+/** Waits for the boot marker and a working shell on `console`. */
+export async function waitForBoot(console: Console, startedAt: number, timeoutMs = 180_000): Promise<BootInfo> {
+  const m = await console.waitFor(READY, timeoutMs);
+  await console.run('true', 30_000);
+  return { version: m[1]!, guestSeconds: Number(m[2]), wallMs: Date.now() - startedAt };
+}

@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Console } from '../console.ts';
+import { freePort, QemuMachine } from '../qemu.ts';
+import { RelayPort } from '../relay.ts';
+import { sshExec } from '../ssh.ts';
+import { type BootInfo, type Capability, type Target, waitForBoot } from '../target.ts';
+
+/** A virt/qemu image in QEMU (TCG): a persist disk in a temp folder, SSH forwarded from 127.0.0.1 only. */
+export class QemuTarget implements Target {
+  readonly kind = 'qemu';
+  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['power-cut', 'reboot', 'ssh']);
+  private readonly port = new RelayPort();
+  readonly console = new Console(this.port);
+  private machine?: QemuMachine;
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-qemu-'));
+  private sshPort = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly imageDir: string,
+  ) {}
+
+  async powerCycle(hard: boolean): Promise<BootInfo> {
+    if (this.machine) {
+      if (!hard) {
+        // A real reboot: the guest unmounts persist, QEMU (-no-reboot) exits, and we start it again.
+        this.console.send('reboot\n');
+        await Promise.race([this.machine.exited, new Promise((r) => setTimeout(r, 60_000))]);
+      }
+      await this.machine.powerOff();
+    }
+    this.console.skipAll();
+    this.sshPort ||= await freePort();
+    const started = Date.now();
+    this.machine = new QemuMachine({ imageDir: this.imageDir, disk: path.join(this.dir, 'persist.img'), sshPort: this.sshPort });
+    this.port.attach(this.machine);
+    return waitForBoot(this.console, started);
+  }
+
+  ssh(command: string, auth: { user: string; privateKey?: string; password?: string }): Promise<string> {
+    return sshExec({ host: '127.0.0.1', port: this.sshPort, ...auth }, command);
+  }
+
+  async close(): Promise<void> {
+    await this.machine?.powerOff();
+    this.port.attach(undefined);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,64 @@
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal } from '@xterm/xterm';
+import * as Comlink from 'comlink';
+import type { BootResult, PlaygroundApi, SessionEvents } from './worker.ts';
+
+export interface SessionView {
+  download?(loaded: number, total: number): void;
+  booting?(how: 'cold' | 'fast'): void;
+  ready?(info: Parameters<SessionEvents['ready']>[0]): void;
+  persisted?(info: Parameters<SessionEvents['persisted']>[0]): void;
+  stateSaved?(bytes: number): void;
+}
+
+/** A SkiffOS machine in a worker, bound to an xterm.js terminal: shared by the playground and the embed element. */
+export class Session {
+  readonly terminal: Terminal;
+  readonly api: Comlink.Remote<PlaygroundApi>;
+  private readonly fit = new FitAddon();
+  private outputListeners = new Set<(text: string) => void>();
+  private readonly decoder = new TextDecoder();
+
+  constructor(
+    container: HTMLElement,
+    private readonly view: SessionView = {},
+  ) {
+    this.terminal = new Terminal({ convertEol: false, cursorBlink: true, fontSize: 14, scrollback: 5000, theme: { background: '#0b1020' } });
+    this.terminal.loadAddon(this.fit);
+    this.terminal.open(container);
+    this.fit.fit();
+    new ResizeObserver(() => this.fit.fit()).observe(container);
+    const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+    this.api = Comlink.wrap<PlaygroundApi>(worker);
+    this.terminal.onData((data) => void this.api.send(data));
+  }
+
+  boot(imageBase: string, fastBoot: boolean): Promise<BootResult> {
+    const events: SessionEvents = {
+      output: (bytes) => {
+        this.terminal.write(bytes);
+        const text = this.decoder.decode(bytes, { stream: true });
+        for (const l of this.outputListeners) l(text);
+      },
+      download: (l, t) => this.view.download?.(l, t),
+      booting: (how) => this.view.booting?.(how),
+      ready: (info) => this.view.ready?.(info),
+      persisted: (info) => this.view.persisted?.(info),
+      stateSaved: (bytes) => this.view.stateSaved?.(bytes),
+    };
+    return this.api.boot(imageBase, fastBoot, Comlink.proxy(events));
+  }
+
+  /** Guest output as text, for scripted demos and the in-page harness. */
+  onOutput(listener: (text: string) => void): () => void {
+    this.outputListeners.add(listener);
+    return () => this.outputListeners.delete(listener);
+  }
+
+  focus(): void {
+    this.terminal.focus();
+  }
+}
+
+/** Where the built image is served from, relative to the page. */
+export const IMAGE_BASE = new URL('image/', document.baseURI).href;

@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { defineConfig, type Plugin } from 'vite';
+
+// The playground serves the browser/v86 image built in this workspace (see site/prepare-image.ts).
+export const PLAYGROUND_WORKSPACE = process.env.SKIFF_PLAYGROUND_WORKSPACE || 'playground';
+const imageDir = path.resolve(__dirname, 'images/out', PLAYGROUND_WORKSPACE);
+const IMAGE_FILES = ['manifest.json', 'bzImage', 'initramfs.cpio.gz', 'seabios.bin', 'vgabios.bin'];
+
+/** Serves image/ from images/out/<workspace>/ in dev, and copies it into dist/image/ on build. */
+function skiffImage(): Plugin {
+  return {
+    name: 'skiff-image',
+    configureServer(server) {
+      server.middlewares.use('/image', (req, res, next) => {
+        const name = decodeURIComponent((req.url ?? '/').split('?')[0]!.slice(1));
+        if (!IMAGE_FILES.includes(name)) return next();
+        const file = path.join(imageDir, name);
+        if (!fs.existsSync(file)) {
+          res.statusCode = 404;
+          res.end(`${file} is missing: run npm start (it builds the image)`);
+          return;
+        }
+        res.setHeader('Content-Type', name.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+        res.setHeader('Content-Length', fs.statSync(file).size);
+        fs.createReadStream(file).pipe(res);
+      });
+    },
+    writeBundle(options) {
+      const out = path.join(options.dir!, 'image');
+      fs.mkdirSync(out, { recursive: true });
+      for (const f of IMAGE_FILES) fs.copyFileSync(path.join(imageDir, f), path.join(out, f));
+    },
+  };
+}
+
+export default defineConfig({
+  root: 'site',
+  base: './',
+  publicDir: false,
+  plugins: [skiffImage()],
+  worker: { format: 'es' },
+  build: {
+    outDir: '../dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    rollupOptions: {
+      input: {
+        index: path.resolve(__dirname, 'site/index.html'),
+        'docs-example': path.resolve(__dirname, 'site/docs-example.html'),
+      },
+    },
+  },
+  server: { host: '127.0.0.1', port: Number(process.env.PORT) || 5173 },
+  preview: { host: '127.0.0.1', port: Number(process.env.PORT) || 4173 },
+});
