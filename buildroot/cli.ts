@@ -15,7 +15,7 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['--explain']);
+const VALUE_FLAGS = new Set(['--explain', '--target', '--scenario', '--report', '--image']);
 
 export function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -49,6 +49,8 @@ const USAGE: Record<string, string> = {
   lock: 'skiff lock [--update]\n  Shows the locked Debian packages of the selected configuration; --update resolves them again against the mirror.',
   cmd: 'skiff cmd <namespace>/<layer>/<command>\n  Runs a command a selected layer declares in metadata/commands (make <command> in its extensions/).',
   br: 'skiff br <target>\n  Runs a Buildroot make target in the workspace (buildroot backend).',
+  test:
+    'skiff test --target v86|qemu [--scenario boot,persist,hostname,power-loss,ssh-keys] [--report DIR] [--image DIR]\n  Boots the workspace\'s image (or --image) on the target and runs the harness scenarios;\n  --report writes junit.xml and report.md (with the console logs). Exit status 1 when one fails.',
 };
 
 export async function main(argv: string[], ctxIn?: Context): Promise<number> {
@@ -80,9 +82,11 @@ export async function main(argv: string[], ctxIn?: Context): Promise<number> {
         return 0;
       }
       case 'doctor':
-        return doctor(ctx, args);
+        return await doctor(ctx, args);
+      case 'test':
+        return await (await import('../harness/cli.ts')).testCommand(ctx, args.flags);
       case 'lock':
-        return lock(ctx, args);
+        return await lock(ctx, args);
       case 'resolve':
         return resolve(ctx, args);
       case 'cmd': {

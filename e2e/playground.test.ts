@@ -98,6 +98,19 @@ describe('the playground in Chromium', () => {
     await page.close();
   }, 600_000);
 
+  it('runs the harness scenarios live in the tab and shows each result with its console excerpt', async () => {
+    const { page } = await openPlayground();
+    await page.click('#run-tests');
+    await page.waitForSelector('#tests[data-done="1"]', { timeout: 300_000 });
+    const items = await page.locator('#test-results > li').evaluateAll((lis) => lis.map((li) => ({ cls: li.className, text: li.firstChild?.textContent ?? '' })));
+    expect(items.map((i) => i.text.split(':')[0])).toEqual(['boot', 'persist', 'hostname', 'power-loss']);
+    for (const i of items) expect(i.cls, await page.locator('#test-results').innerText()).toBe('pass');
+    expect(items[0]!.text).toMatch(/boot: passed in [\d.]+ s — SKIFF_READY \S+ after [\d.]+ s of guest uptime/);
+    expect(await page.locator('#test-results pre').first().innerText()).toContain('root@skiffos');
+    await page.screenshot({ path: path.join(artifacts, 'playground-tests.png') });
+    await page.close();
+  }, 600_000);
+
   it('puts keyboard focus on the terminal and labels every control', async () => {
     const { page } = await openPlayground();
     expect(await page.evaluate(() => document.activeElement?.classList.contains('xterm-helper-textarea'))).toBe(true);

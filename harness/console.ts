@@ -106,7 +106,9 @@ export class Console {
     const id = `${Date.now().toString(36)}${nextMarker++}`;
     const begin = `SKIFF-BEGIN-${id}`;
     const end = `SKIFF-END-${id}`;
-    this.send(`echo SKIFF-BEGIN-"${id}"; ${command}; echo SKIFF-END-"${id}"-$?\n`);
+    // Ctrl-U first: whatever sits in the shell's line buffer (a stray key, a terminal's late
+    // answer to a cursor query) is discarded instead of being glued to the command.
+    this.send(`\x15echo SKIFF-BEGIN-"${id}"; ${command}; echo SKIFF-END-"${id}"-$?\n`);
     await this.waitFor(new RegExp(`(^|\\n)${begin}\\r?\\n`), timeoutMs);
     const m = await this.waitFor(new RegExp(`([\\s\\S]*?)(?:\\r?\\n)?${end}-(\\d+)\\r?\\n`), timeoutMs);
     return { output: m[1]!.replace(/\r\n/g, '\n'), status: Number(m[2]) };

@@ -1,4 +1,4 @@
-import { Client } from 'ssh2';
+import ssh2 from 'ssh2';
 
 export interface SshOptions {
   host: string;
@@ -11,7 +11,7 @@ export interface SshOptions {
 /** Runs one command over SSH (ssh2); rejects with the server's reason when the login is refused. */
 export function sshExec(opts: SshOptions, command: string, timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new ssh2.Client();
     const timer = setTimeout(() => {
       client.end();
       reject(new Error(`ssh ${opts.user}@${opts.host}:${opts.port}: no answer after ${timeoutMs / 1000} s`));

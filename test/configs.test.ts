@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { contextFromEnv } from '../buildroot/context.ts';
+import { discover } from '../buildroot/discover.ts';
+import { unquote } from '../buildroot/fragments.ts';
+import { readMeta } from '../buildroot/metadata.ts';
+import { resolveChain } from '../buildroot/resolve.ts';
+import { buildStack, mergeStack } from '../buildroot/stack.ts';
+import { archInfo } from '../images/arch.ts';
+import { PROJECT } from './support/tree.ts';
+
+const ctx = { ...contextFromEnv({}), rootDir: PROJECT };
+const catalog = discover(ctx);
+const layers = [...catalog.layers.keys()].sort();
+const SEED = path.resolve(PROJECT, '../shared/seeds/001_0b84390304250b2f.txt');
+
+/** The config packages of the newest seed's "Supported Systems" table. */
+function seedBoards(): string[] {
+  const text = fs.readFileSync(SEED, 'utf8');
+  const table = text.slice(text.indexOf('| **Board**'), text.indexOf('[Allwinner Nezha]:'));
+  return [...new Set([...table.matchAll(/\| \[([a-z0-9_]+\/[a-z0-9_]+)\] +\|/g)].map((m) => m[1]!))].sort();
+}
+
+describe('the layers in configs/', () => {
+  it('include every board of the newest seed\'s Supported Systems table', () => {
+    const boards = seedBoards();
+    expect(boards.length).toBeGreaterThan(45);
+    expect(boards.filter((b) => !catalog.layers.has(b))).toEqual([]);
+  });
+
+  it.each(layers)('%s loads, describes itself, and resolves with skiff/core', (id) => {
+    const meta = readMeta(catalog.layers.get(id)!);
+    expect(meta.description.length, `${id} has no metadata/description`).toBeGreaterThan(10);
+    const chain = resolveChain(catalog, `${id},skiff/core`);
+    const c = mergeStack(buildStack(catalog, chain));
+    // skiff/base and skiff/post are implicit: always in the stack, never in the chain.
+    expect(c.stack.map((l) => l.id)).toContain(id);
+    // skiff/core was listed last, so nothing moves it from there (a listed dependency stays put).
+    expect(chain.at(-1)).toBe('skiff/core');
+    const debian = c.configs.debian.final;
+    const arch = unquote(debian.get('ARCH')?.value);
+    if (arch) expect(() => archInfo(arch)).not.toThrow();
+    if (unquote(debian.get('OFFLINE')?.value) === 'no') {
+      expect(unquote(debian.get('OFFLINE_BLOCKER')?.value) ?? '', `${id} cannot build offline but does not say what to supply`).toMatch(/\S{10,}/);
+    }
+  });
+
+  it('gives every board layer of the seed table a target architecture', () => {
+    const noArch = seedBoards().filter((b) => {
+      const c = mergeStack(buildStack(catalog, resolveChain(catalog, b)));
+      return !unquote(c.configs.debian.final.get('ARCH')?.value);
+    });
+    expect(noArch).toEqual([]);
+  });
+});

@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Console, ConsoleTimeout, type SerialPort } from '../harness/console.ts';
+import { buildImage, skiffAsync } from './support/image.ts';
+import { tempDir } from './support/tree.ts';
+
+/** A scripted shell on a raw line: echoes input (wrapped at 40 columns) and interleaves kernel noise. */
+function scriptedShell(): SerialPort {
+  const listeners = new Set<(c: string) => void>();
+  const emit = (s: string) => setTimeout(() => listeners.forEach((l) => l(s)), 1);
+  return {
+    onData: (l) => (listeners.add(l), () => listeners.delete(l)),
+    write(data) {
+      const echoed = data.replace(/\n$/, '').match(/.{1,40}/g)!.join('\r\n');
+      emit(`${echoed}\r\n`);
+      emit('[   12.345678] random: crng init done\r\n');
+      const m = /^\x15echo SKIFF-BEGIN-"(\w+)"; (.*); echo SKIFF-END-"\w+"-\$\?/.exec(data);
+      if (!m) return;
+      const [, id, cmd] = m;
+      const status = cmd === 'false' ? 1 : 0;
+      emit(`SKIFF-BEGIN-${id}\r\n${cmd === 'false' ? '' : `out of ${cmd}\r\n`}SKIFF-END-${id}-${status}\r\n# `);
+    },
+  };
+}
+
+describe('the console engine', () => {
+  it('recovers output and exit status despite echo, line wrapping and kernel messages', async () => {
+    const con = new Console(scriptedShell());
+    expect(await con.run('ls /mnt/persist/skiff/very/long/path/name')).toEqual({ output: 'out of ls /mnt/persist/skiff/very/long/path/name', status: 0 });
+    expect((await con.run('false')).status).toBe(1);
+    expect(con.log.some((e) => e.dir === 'in')).toBe(true);
+  });
+
+  it('fails a wait with the pattern, the time waited and the console tail', async () => {
+    const con = new Console(scriptedShell());
+    con.send('hello\n');
+    const err = await con.waitFor(/never printed/, 300).catch((e) => e);
+    expect(err).toBeInstanceOf(ConsoleTimeout);
+    expect(err.message).toMatch(/timed out after 0\.\d s waiting for \/never printed\//);
+    expect(err.message).toContain('hello');
+  });
+});
+
+describe('skiff test', () => {
+  beforeAll(async () => {
+    await buildImage('browser/v86', 'test-harness-v86');
+    await buildImage('virt/qemu', 'test-harness-qemu');
+  }, 30 * 60_000);
+
+  it.each([
+    ['v86', 'test-harness-v86', ['boot', 'persist', 'hostname', 'power-loss'], ['ssh-keys']],
+    ['qemu', 'test-harness-qemu', ['boot', 'persist', 'hostname', 'power-loss', 'ssh-keys'], []],
+  ])('runs every scenario on %s and writes JUnit and Markdown reports', async (target, workspace, passed, skipped) => {
+    const report = tempDir();
+    const r = await skiffAsync(['test', '--target', target, '--report', report], { SKIFF_WORKSPACE: workspace });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(`${passed.length} passed, 0 failed${skipped.length ? `, ${skipped.length} skipped` : ''}`);
+    const xml = fs.readFileSync(path.join(report, 'junit.xml'), 'utf8');
+    for (const s of passed) expect(xml).toMatch(new RegExp(`<testcase classname="skiff\\.${target}" name="${s}" time="[\\d.]+"><system-out>`));
+    expect(xml).toContain(`failures="0"`);
+    const md = fs.readFileSync(path.join(report, 'report.md'), 'utf8');
+    expect(md).toContain(`| ${target} | power-loss | passed |`);
+    expect(md).toContain('SKIFF_READY');
+  }, 10 * 60_000);
+
+  it('refuses an image built for another target, saying which one to build', async () => {
+    const r = await skiffAsync(['test', '--target', 'qemu'], { SKIFF_WORKSPACE: 'test-harness-v86' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('holds browser/v86 (boots with v86), not an image for --target qemu');
+  });
+});
