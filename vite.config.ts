@@ -48,7 +48,10 @@ export default defineConfig({
       input: {
         index: path.resolve(__dirname, 'site/index.html'),
         'docs-example': path.resolve(__dirname, 'site/docs-example.html'),
+        // A stable name, for documentation pages on other sites: <script type="module" src=".../embed.js">.
+        embed: path.resolve(__dirname, 'site/embed.ts'),
       },
+      output: { entryFileNames: (chunk) => (chunk.name === 'embed' ? 'embed.js' : 'assets/[name]-[hash].js') },
     },
   },
   server: { host: '127.0.0.1', port: Number(process.env.PORT) || 5173 },

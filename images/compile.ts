@@ -160,7 +160,7 @@ async function runHooks(ctx: Context, r: Resolution, hooks: { layer: string; pat
 export async function compile(ctx: Context, r: Resolution, progress = new Progress(5)): Promise<Manifest> {
   const plan = planBuild(r);
   progress.step(`host tools for ${plan.arch.debian}`);
-  requireHostTools(hostNeeds(plan.arch, plan.bootMethod));
+  requireHostTools(hostNeeds(plan.arch, plan.bootMethod, plan.settings.ROOTFS_SQUASHFS === 'yes'));
   progress.done('all present');
 
   progress.step(`Debian packages (${plan.arch.debian})`);
@@ -195,6 +195,12 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   normalizeModes(tree);
   const cpio = packCpio(tree, epoch, [{ path: 'dev/console', mode: 0o020600, major: 5, minor: 1 }]);
   const initramfs = zlib.gzipSync(cpio, { level: 9 });
+  // Some boards boot a squashfs root instead of (or next to) the initramfs: the layer asks with ROOTFS_SQUASHFS=yes.
+  const squashfs = plan.settings.ROOTFS_SQUASHFS === 'yes' ? path.join(workspaceDir(ctx), 'rootfs.squashfs') : undefined;
+  if (squashfs) {
+    fs.rmSync(squashfs, { force: true });
+    await run('mksquashfs', [tree, squashfs, '-noappend', '-all-root', '-comp', 'xz', '-no-progress', '-mkfs-time', String(epoch), '-all-time', String(epoch), '-reproducible']);
+  }
   progress.done(`${staged.files.length} program files, ${staged.libraries.length} libraries; initramfs ${(initramfs.length / 1e6).toFixed(2)} MB`);
 
   progress.step('images and manifest');
@@ -209,6 +215,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     fs.copyFileSync(dtb, dest);
   }
   fs.writeFileSync(path.join(tmp, 'initramfs.cpio.gz'), initramfs);
+  if (squashfs) fs.renameSync(squashfs, path.join(tmp, 'rootfs.squashfs'));
   const hostFiles: Record<string, string> = {};
   if (plan.bootMethod === 'v86') {
     for (const [src, name] of [['/usr/share/seabios/bios.bin', 'seabios.bin'], ['/usr/share/seabios/vgabios-stdvga.bin', 'vgabios.bin']] as const) {

@@ -30,8 +30,9 @@ const BASE: HostNeed[] = [
 ];
 
 /** What building (and booting, for the emulator targets) the given architecture and boot method needs. */
-export function hostNeeds(arch?: ArchInfo, bootMethod?: string): HostNeed[] {
+export function hostNeeds(arch?: ArchInfo, bootMethod?: string, squashfs = false): HostNeed[] {
   const needs = [...BASE];
+  if (squashfs) needs.push({ what: 'mksquashfs', program: 'mksquashfs', pkg: 'squashfs-tools' });
   if (arch?.crossCompile) needs.push({ what: `${arch.debian} cross compiler`, program: `${arch.crossCompile}gcc`, pkg: arch.compilerPackage });
   if (bootMethod === 'v86') needs.push({ what: 'SeaBIOS for v86', file: '/usr/share/seabios/bios.bin', pkg: 'seabios' });
   if (bootMethod === 'qemu') needs.push({ what: `QEMU for ${arch?.debian ?? 'x86'}`, program: arch?.debian === 'i386' ? 'qemu-system-i386' : 'qemu-system-x86_64', pkg: 'qemu-system-x86' });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -59,6 +59,18 @@ describe('the debian backend', () => {
     expect(after.outputs.bzImage.sha256).toBe(before.outputs.bzImage.sha256);
     expect(after.outputs['initramfs.cpio.gz'].sha256).not.toBe(before.outputs['initramfs.cpio.gz'].sha256);
     expect(after.layers.find((l: { id: string }) => l.id === 'test/motd').files['root_overlay/etc/motd']).toBe(crypto.createHash('sha256').update('second\n').digest('hex'));
+  }, BUILD_TIMEOUT);
+
+  it('packs a reproducible squashfs of the root filesystem when a layer asks for one', async () => {
+    const extra = tempDir();
+    writeTree(extra, { 'test/squash/metadata/description': 'asks for a squashfs root\n', 'test/squash/debian/config': 'ROOTFS_SQUASHFS=yes\n' });
+    const out = await buildImage('browser/v86,test/squash', 'test-build-squashfs', { SKIFF_EXTRA_CONFIGS_PATH: extra });
+    const first = sha(path.join(out, 'rootfs.squashfs'));
+    const list = spawnSync('unsquashfs', ['-l', path.join(out, 'rootfs.squashfs')], { encoding: 'utf8' });
+    expect(list.stdout).toContain('squashfs-root/init');
+    expect(list.stdout).toContain('squashfs-root/bin/busybox');
+    await buildImage('browser/v86,test/squash', 'test-build-squashfs', { SKIFF_EXTRA_CONFIGS_PATH: extra });
+    expect(sha(path.join(out, 'rootfs.squashfs'))).toBe(first);
   }, BUILD_TIMEOUT);
 
   it('names the layer that asks for a Debian package that does not exist, and leaves the lock alone', async () => {

@@ -154,8 +154,8 @@ export class DiskSync {
     private readonly store: PersistStore,
     private readonly disk: () => ArrayBuffer,
     private readonly onSaved: (chunks: number, at: number) => void = () => {},
-    private readonly delayMs = 200,
-    private readonly maxDelayMs = 700,
+    private readonly delayMs = 50,
+    private readonly maxDelayMs = 250,
   ) {}
 
   /** Hook for V86Machine's onDiskWrite. */

@@ -1,0 +1,41 @@
+// npm pretest: the host tools the tests need (kernel build tools, QEMU, SeaBIOS, Chromium),
+// installed with apt-get when we are root, or named with the command to install them.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const isRoot = process.getuid?.() === 0;
+
+for (const config of ['browser/v86', 'virt/qemu']) {
+  const doctor = (fix: boolean) =>
+    spawnSync(process.execPath, [path.join(root, 'bin/skiff.js'), 'doctor', ...(fix ? ['--fix'] : [])], {
+      env: { ...process.env, SKIFF_CONFIG: config },
+      stdio: fix ? 'inherit' : 'pipe',
+      encoding: 'utf8',
+    });
+  const check = doctor(false);
+  if (check.status === 0) continue;
+  if (!isRoot) {
+    process.stderr.write(check.stdout);
+    process.exit(1);
+  }
+  if (doctor(true).status !== 0) process.exit(1);
+}
+
+// Beyond the images' own needs: Chromium for e2e/, squashfs-tools for the squashfs build test.
+const extra: [string, string][] = [
+  [process.env.SKIFF_CHROMIUM || '/usr/bin/chromium', 'chromium'],
+  ['/usr/bin/mksquashfs', 'squashfs-tools'],
+];
+const missing = extra.filter(([file]) => !fs.existsSync(file)).map(([, pkg]) => pkg);
+if (missing.length > 0) {
+  const cmd = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (!isRoot) {
+    process.stderr.write(`The tests need ${missing.join(', ')}: ${cmd}\n`);
+    process.exit(1);
+  }
+  spawnSync('apt-get', ['update'], { stdio: 'inherit' });
+  if (spawnSync('sh', ['-c', cmd], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status !== 0) process.exit(1);
+}
