@@ -15,7 +15,7 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['--explain', '--target', '--scenario', '--report', '--image']);
+const VALUE_FLAGS = new Set(['--explain', '--target', '--scenario', '--scenarios', '--report', '--image', '--lab']);
 
 export function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -50,7 +50,7 @@ const USAGE: Record<string, string> = {
   cmd: 'skiff cmd <namespace>/<layer>/<command>\n  Runs a command a selected layer declares in metadata/commands (make <command> in its extensions/).',
   br: 'skiff br <target>\n  Runs a Buildroot make target in the workspace (buildroot backend).',
   test:
-    'skiff test --target v86|qemu [--scenario boot,persist,hostname,power-loss,ssh-keys] [--report DIR] [--image DIR]\n  Boots the workspace\'s image (or --image) on the target and runs the harness scenarios;\n  --report writes junit.xml and report.md (with the console logs). Exit status 1 when one fails.',
+    'skiff test --target v86|qemu|v86-browser [--scenario boot,persist,hostname,power-loss,ssh-keys] [--report DIR] [--image DIR]\nskiff test --lab lab.yaml --target <name> ...\n  Boots the workspace\'s image (or --image) on the target, or a lab file\'s target (a board on a serial\n  console), and runs the harness scenarios, plus --scenarios FILE, the lab file\'s and the layers\'\n  tests/scenarios.ts. --report writes junit.xml and report.md (with the console logs). Exit 1 when one fails.\n  v86-browser boots the image in the playground page in Chromium (run `npm run build` once first).',
 };
 
 export async function main(argv: string[], ctxIn?: Context): Promise<number> {

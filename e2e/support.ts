@@ -1,11 +1,10 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { buildImage } from '../test/support/image.ts';
 import { PROJECT } from '../test/support/tree.ts';
 
-export const CHROMIUM = process.env.SKIFF_CHROMIUM || '/usr/bin/chromium';
+export { CHROMIUM, launchChromium as launch } from '../harness/browser.ts';
 
 /** Builds the playground image and the static site into dist/, as `npm run build` does. */
 export async function buildSite(): Promise<void> {
@@ -17,14 +16,6 @@ export async function buildSite(): Promise<void> {
 export async function serveSite(): Promise<{ url: string; server: PreviewServer }> {
   const server = await preview({ configFile: path.join(PROJECT, 'vite.config.ts'), preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' });
   return { url: server.resolvedUrls!.local[0]!, server };
-}
-
-export async function launch(): Promise<Browser> {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (Playwright uses Debian's Chromium, it downloads none)`);
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
 }
 
 /** Everything the page's terminal has shown, as text. */

@@ -8,37 +8,46 @@ import { runScenarios, type ScenarioResult } from './run.ts';
 import { BUILTIN_SCENARIOS } from './scenarios.ts';
 import { sshKeys } from './ssh-scenarios.ts';
 import type { Target } from './target.ts';
+import { layerScenarioFiles, loadScenarioModules } from './extra-scenarios.ts';
+import { readLab } from './lab.ts';
 import { QemuTarget } from './targets/qemu.ts';
+import { SerialTarget } from './targets/serial.ts';
 import { V86Target } from './targets/v86.ts';
+import { V86BrowserTarget } from './targets/v86-browser.ts';
 
-const TARGETS: Record<string, { bootMethod: string; make: (image: string) => Target; build: string }> = {
-  v86: { bootMethod: 'v86', make: (image) => new V86Target('v86', image), build: 'browser/v86' },
-  qemu: { bootMethod: 'qemu', make: (image) => new QemuTarget('qemu', image), build: 'virt/qemu' },
+const TARGETS: Record<string, { bootMethod: string; make: (image: string, name: string) => Target; build: string }> = {
+  v86: { bootMethod: 'v86', make: (image, name) => new V86Target(name, image), build: 'browser/v86' },
+  qemu: { bootMethod: 'qemu', make: (image, name) => new QemuTarget(name, image), build: 'virt/qemu' },
+  // The playground page in Chromium (needs `npm run build` once); the tab boots this image.
+  'v86-browser': { bootMethod: 'v86', make: (image, name) => new V86BrowserTarget(name, image), build: 'browser/v86' },
 };
 
-/** `skiff test --target v86|qemu [--scenario a,b] [--report dir] [--image dir]`. */
+/** `skiff test --target v86|qemu|<lab target> [--lab FILE] [--scenario a,b] [--scenarios FILE] [--report dir] [--image dir]`. */
 export async function testCommand(ctx: Context, flags: Map<string, string | true>): Promise<number> {
-  const kind = flags.get('--target');
-  if (typeof kind !== 'string' || !TARGETS[kind]) {
-    throw new SkiffError(`--target must be one of: ${Object.keys(TARGETS).join(', ')}`, 'e.g. `skiff test --target v86`');
+  const str = (k: string) => (typeof flags.get(k) === 'string' ? (flags.get(k) as string) : undefined);
+  const name = str('--target');
+  const lab = str('--lab') ? readLab(str('--lab')!) : undefined;
+  let target: Target;
+  let manifest: { chain: string[]; layers?: { path: string }[] } | undefined;
+  const extraFiles = [...(lab?.scenarios ?? []), ...(str('--scenarios') ? [str('--scenarios')!] : [])];
+  if (lab) {
+    const spec = name ? lab.targets.get(name) : undefined;
+    if (!spec) throw new SkiffError(`${lab.file} has no target ${JSON.stringify(name ?? '')}`, `targets in it: ${[...lab.targets.keys()].join(', ')}; pass one with --target`);
+    if (spec.kind === 'serial') target = new SerialTarget(spec);
+    else ({ target, manifest } = emulatorTarget(spec.kind, spec.image, spec.name));
+  } else {
+    if (!name || !TARGETS[name]) throw new SkiffError(`--target must be one of: ${Object.keys(TARGETS).join(', ')} (or a target of a --lab file)`, 'e.g. `skiff test --target v86`');
+    ({ target, manifest } = emulatorTarget(name, path.resolve(str('--image') ?? outDir(ctx)), name));
   }
-  const spec = TARGETS[kind]!;
-  const image = path.resolve(typeof flags.get('--image') === 'string' ? (flags.get('--image') as string) : outDir(ctx));
-  const manifestFile = path.join(image, 'manifest.json');
-  if (!fs.existsSync(manifestFile)) {
-    throw new SkiffError(`no image in ${image}`, `build one: SKIFF_CONFIG=${spec.build} SKIFF_WORKSPACE=${ctx.workspace} skiff configure compile`);
-  }
-  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { bootMethod: string; chain: string[] };
-  if (manifest.bootMethod !== spec.bootMethod) {
-    throw new SkiffError(`${image} holds ${manifest.chain.join(',')} (boots with ${manifest.bootMethod}), not an image for --target ${kind}`, `build ${spec.build} in a workspace and pass it: SKIFF_WORKSPACE=<name> skiff test --target ${kind}`);
-  }
-  const all = [...BUILTIN_SCENARIOS, sshKeys];
-  const wanted = typeof flags.get('--scenario') === 'string' ? (flags.get('--scenario') as string).split(',') : all.map((s) => s.name);
+  if (manifest?.layers) extraFiles.push(...layerScenarioFiles(ctx.rootDir, manifest.layers));
+  const all = [...BUILTIN_SCENARIOS, sshKeys, ...(await loadScenarioModules(extraFiles))];
+  const wanted = str('--scenario')?.split(',') ?? all.map((s) => s.name);
   const unknown = wanted.filter((w) => !all.some((s) => s.name === w));
-  if (unknown.length) throw new SkiffError(`unknown scenario ${unknown.join(', ')}`, `scenarios: ${all.map((s) => s.name).join(', ')}`);
+  if (unknown.length) {
+    await target.close();
+    throw new SkiffError(`unknown scenario ${unknown.join(', ')}`, `scenarios: ${all.map((s) => s.name).join(', ')}`);
+  }
   const scenarios = all.filter((s) => wanted.includes(s.name));
-
-  const target = spec.make(image);
   let results: ScenarioResult[] = [];
   // Ctrl-C: power the target off and remove its temp files before exiting.
   const onSignal = () => void target.close().finally(() => process.exit(130));
@@ -55,8 +64,8 @@ export async function testCommand(ctx: Context, flags: Map<string, string | true
     process.off('SIGTERM', onSignal);
     await target.close();
   }
-  const report = flags.get('--report');
-  if (typeof report === 'string') {
+  const report = str('--report');
+  if (report) {
     fs.mkdirSync(report, { recursive: true });
     fs.writeFileSync(path.join(report, 'junit.xml'), junit(results));
     fs.writeFileSync(path.join(report, 'report.md'), markdown(results));
@@ -66,4 +75,18 @@ export async function testCommand(ctx: Context, flags: Map<string, string | true
   const failed = results.filter((r) => r.status === 'failed').length;
   process.stdout.write(`${passed} passed, ${failed} failed${results.length - passed - failed ? `, ${results.length - passed - failed} skipped` : ''}\n`);
   return failed > 0 ? 1 : 0;
+}
+
+/** A v86 or QEMU target for an image folder, checked to be an image for that emulator. */
+function emulatorTarget(kind: string, image: string, name: string): { target: Target; manifest: { chain: string[]; layers?: { path: string }[] } } {
+  const spec = TARGETS[kind]!;
+  const manifestFile = path.join(image, 'manifest.json');
+  if (!fs.existsSync(manifestFile)) {
+    throw new SkiffError(`no image in ${image}`, `build one: SKIFF_CONFIG=${spec.build} skiff configure compile (in the workspace whose images/out/ folder this is)`);
+  }
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { bootMethod: string; chain: string[]; layers?: { path: string }[] };
+  if (manifest.bootMethod !== spec.bootMethod) {
+    throw new SkiffError(`${image} holds ${manifest.chain.join(',')} (boots with ${manifest.bootMethod}), not an image for --target ${kind}`, `build ${spec.build} in a workspace and pass it: SKIFF_WORKSPACE=<name> skiff test --target ${kind}`);
+  }
+  return { target: spec.make(image, name), manifest };
 }

@@ -35,7 +35,9 @@ export class Console {
   private buffer = '';
   /** Output before this index has been consumed by a match. */
   private cursor = 0;
-  private waiters = new Set<() => void>();
+  private waiters = new Set<{ check: () => void; fail: (err: Error) => void }>();
+  /** Set when the line is gone (a vanished tty): waits fail at once instead of timing out. */
+  private broken?: Error;
   private readonly started = Date.now();
   private readonly detach: () => void;
 
@@ -43,12 +45,22 @@ export class Console {
     this.detach = port.onData((chunk) => {
       this.buffer += chunk;
       this.log.push({ at: Date.now() - this.started, dir: 'out', data: chunk });
-      for (const w of [...this.waiters]) w();
+      for (const w of [...this.waiters]) w.check();
     });
   }
 
   close(): void {
     this.detach();
+  }
+
+  /** The line is gone: every pending and later wait fails with `err` until `reconnected()`. */
+  lost(err: Error): void {
+    this.broken = err;
+    for (const w of [...this.waiters]) w.fail(err);
+  }
+
+  reconnected(): void {
+    this.broken = undefined;
   }
 
   send(data: string): void {
@@ -71,6 +83,7 @@ export class Console {
     const re = typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern;
     const started = Date.now();
     return new Promise((resolve, reject) => {
+      if (this.broken) return reject(this.broken);
       const check = () => {
         const m = re.exec(this.buffer.slice(this.cursor));
         if (!m) return false;
@@ -87,7 +100,13 @@ export class Console {
         clearTimeout(timer);
         this.waiters.delete(waiter);
       };
-      const waiter = () => void check();
+      const waiter = {
+        check: () => void check(),
+        fail: (err: Error) => {
+          cleanup();
+          reject(err);
+        },
+      };
       this.waiters.add(waiter);
       check();
     });

@@ -18,6 +18,12 @@ export class Session {
   private readonly fit = new FitAddon();
   private outputListeners = new Set<(text: string) => void>();
   private readonly decoder = new TextDecoder();
+  /**
+   * Set while the harness drives the console: the terminal's keystrokes, and its automatic answers
+   * to the shell's cursor-position queries (ESC[6n), are not sent. An answer racing a command
+   * typed by the harness can leave the shell holding the line without running it.
+   */
+  harnessDriving = false;
 
   constructor(
     container: HTMLElement,
@@ -30,7 +36,9 @@ export class Session {
     new ResizeObserver(() => this.fit.fit()).observe(container);
     const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
     this.api = Comlink.wrap<PlaygroundApi>(worker);
-    this.terminal.onData((data) => void this.api.send(data));
+    this.terminal.onData((data) => {
+      if (!this.harnessDriving) void this.api.send(data);
+    });
   }
 
   boot(imageBase: string, fastBoot: boolean): Promise<BootResult> {

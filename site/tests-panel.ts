@@ -22,7 +22,7 @@ class BrowserTarget implements Target {
     this.console.skipAll();
     const started = Date.now();
     this.session.terminal.writeln(hard ? '\r\n[harness: power cut]' : '\r\n[harness: reboot]');
-    await this.session.api.powerCut();
+    await this.session.api.powerCut(true);
     return waitForBoot(this.console, started);
   }
 
@@ -39,6 +39,7 @@ export async function runTests(session: Session, panel: HTMLElement, list: HTMLE
   panel.classList.add('shown');
   list.replaceChildren();
   const target = new BrowserTarget(session);
+  session.harnessDriving = true;
   const items = new Map<string, HTMLLIElement>();
   for (const s of BUILTIN_SCENARIOS) {
     const li = document.createElement('li');
@@ -57,6 +58,7 @@ export async function runTests(session: Session, panel: HTMLElement, list: HTMLE
     });
   } finally {
     await target.close();
+    session.harnessDriving = false;
     running = false;
     panel.dataset.done = '1';
   }

@@ -28,6 +28,8 @@ for (const config of ['browser/v86', 'virt/qemu']) {
 const extra: [string, string][] = [
   [process.env.SKIFF_CHROMIUM || '/usr/bin/chromium', 'chromium'],
   ['/usr/bin/mksquashfs', 'squashfs-tools'],
+  // socat turns QEMU's serial socket into a pty for the serial target's test.
+  ['/usr/bin/socat', 'socat'],
 ];
 const missing = extra.filter(([file]) => !fs.existsSync(file)).map(([, pkg]) => pkg);
 if (missing.length > 0) {

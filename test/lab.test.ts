@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../harness/qemu.ts';
+import { readLab } from '../harness/lab.ts';
+import { SerialTarget } from '../harness/targets/serial.ts';
+import { buildImage, skiffAsync } from './support/image.ts';
+import { tempDir } from './support/tree.ts';
+
+function labFile(yaml: string): string {
+  const f = path.join(tempDir(), 'lab.yaml');
+  fs.writeFileSync(f, yaml);
+  return f;
+}
+
+describe('lab files', () => {
+  it.each([
+    ['targets:\n  pi: { kind: toaster }\n', /targets\.pi\.kind: unknown kind "toaster"/],
+    ['targets:\n  pi: { kind: serial, power: { on: x, off: y } }\n', /targets\.pi\.serial\.device: missing/],
+    ['targets:\n  pi: { kind: serial, serial: { device: /dev/ttyUSB0, baud: 12345 }, power: { on: x, off: y } }\n', /targets\.pi\.serial\.baud: bad baud rate 12345/],
+    ['targets:\n  pi: { kind: serial, serial: { device: /dev/ttyUSB0 } }\n', /targets\.pi\.power\.on: missing/],
+    ['targets: [\n', /lab\.yaml:\d+: /],
+  ])('refuses %j with a clear error', (yaml, message) => {
+    expect(() => readLab(labFile(yaml))).toThrow(message);
+  });
+
+  it('reads a Raspberry Pi 4 on a USB serial adapter', () => {
+    const lab = readLab(labFile('targets:\n  my-pi4:\n    kind: serial\n    serial: { device: /dev/ttyUSB0, baud: 115200 }\n    power: { on: "uhubctl -l 1-1 -p 2 -a on", off: "uhubctl -l 1-1 -p 2 -a off" }\n    ssh: { host: 192.168.1.50, user: root }\n'));
+    expect(lab.targets.get('my-pi4')).toMatchObject({ kind: 'serial', device: '/dev/ttyUSB0', baud: 115200, ssh: { host: '192.168.1.50', port: 22, user: 'root' } });
+  });
+});
+
+describe('the serial target, exercised without a board', () => {
+  let dir = '';
+  let lab = '';
+  let sshPort = 0;
+
+  beforeAll(async () => {
+    const image = await buildImage('virt/qemu', 'test-harness-qemu');
+    dir = tempDir();
+    sshPort = await freePort();
+    // The "board": QEMU with its serial port on a socket that socat turns into a real pty, as a
+    // USB serial adapter would be; power on and off are shell commands, as a USB relay would be.
+    fs.writeFileSync(
+      path.join(dir, 'on.sh'),
+      `set -e
+[ -f ${dir}/persist.img ] || truncate -s 256M ${dir}/persist.img
+qemu-system-x86_64 -m 256 -display none -monitor none -no-reboot -kernel ${image}/bzImage -initrd ${image}/initramfs.cpio.gz \\
+  -drive file=${dir}/persist.img,if=virtio,format=raw -netdev user,id=n0,hostfwd=tcp:127.0.0.1:${sshPort}-:22 -device virtio-net-pci,netdev=n0 \\
+  -device virtio-rng-pci -serial unix:${dir}/serial.sock,server=on,wait=off -daemonize -pidfile ${dir}/qemu.pid
+socat pty,raw,echo=0,link=${dir}/tty unix-connect:${dir}/serial.sock < /dev/null > /dev/null 2>&1 &
+echo $! > ${dir}/socat.pid
+`,
+    );
+    fs.writeFileSync(path.join(dir, 'off.sh'), `for p in qemu socat; do [ -f ${dir}/$p.pid ] && kill "$(cat ${dir}/$p.pid)" 2>/dev/null; rm -f ${dir}/$p.pid; done; sleep 0.3; true\n`);
+    fs.writeFileSync(
+      path.join(dir, 'scenarios.mts'),
+      `export const scenarios = [{ name: 'kernel-release', description: 'a user scenario from the lab file', needs: [], async run({ target, note }) {
+  const r = await target.console.run('uname -r');
+  if (r.status !== 0 || !/^6\\.1\\./.test(r.output.trim())) throw new Error('unexpected kernel ' + r.output);
+  note('kernel ' + r.output.trim());
+} }];\n`,
+    );
+    lab = labFile(
+      `targets:\n  lab-board:\n    kind: serial\n    serial: { device: ${dir}/tty, baud: 115200 }\n    power: { on: "sh ${dir}/on.sh", off: "sh ${dir}/off.sh" }\n    ssh: { host: 127.0.0.1, port: ${sshPort}, user: root }\nscenarios: [${dir}/scenarios.mts]\n`,
+    );
+  }, 20 * 60_000);
+
+  it('runs the scenarios over a real pty with serialport, power by commands and SSH by ssh2', async () => {
+    const report = tempDir();
+    const r = await skiffAsync(['test', '--lab', lab, '--target', 'lab-board', '--report', report], {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('6 passed, 0 failed');
+    expect(r.stderr).toContain('lab-board: kernel-release');
+    expect(fs.readFileSync(path.join(report, 'junit.xml'), 'utf8')).toContain('name="ssh-keys"');
+    // The power-off command ran at the end: no QEMU of this lab is left running.
+    const left = spawnSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).stdout.split('\n').filter((a) => a.startsWith('qemu-system') && a.includes(dir));
+    expect(left).toEqual([]);
+  }, 10 * 60_000);
+
+  it('says clearly when the serial port vanishes', async () => {
+    const target = new SerialTarget(readLab(lab).targets.get('lab-board') as ConstructorParameters<typeof SerialTarget>[0]);
+    try {
+      await target.powerCycle(true);
+      spawnSync('sh', [path.join(dir, 'off.sh')]);
+      await new Promise((r) => setTimeout(r, 500));
+      await expect(target.console.run('true', 3000)).rejects.toThrow(/serial port .*tty vanished/);
+    } finally {
+      await target.close();
+    }
+  }, 5 * 60_000);
+});
