@@ -4,12 +4,13 @@ import net from 'node:net';
 import path from 'node:path';
 import type { SerialPort } from './console.ts';
 
-const QEMU_BINARY: Record<string, string> = {
-  amd64: 'qemu-system-x86_64',
-  i386: 'qemu-system-i386',
-  arm64: 'qemu-system-aarch64',
-  armhf: 'qemu-system-arm',
-  riscv64: 'qemu-system-riscv64',
+/** The QEMU binary and machine for each architecture's image (x86: the default pc machine). */
+const QEMU_SYSTEM: Record<string, { binary: string; machine: string[] }> = {
+  amd64: { binary: 'qemu-system-x86_64', machine: [] },
+  i386: { binary: 'qemu-system-i386', machine: [] },
+  arm64: { binary: 'qemu-system-aarch64', machine: ['-M', 'virt', '-cpu', 'cortex-a53'] },
+  armhf: { binary: 'qemu-system-arm', machine: ['-M', 'virt', '-cpu', 'cortex-a15'] },
+  riscv64: { binary: 'qemu-system-riscv64', machine: ['-M', 'virt'] },
 };
 
 export interface QemuOptions {
@@ -43,8 +44,8 @@ export class QemuMachine implements SerialPort {
 
   constructor(readonly options: QemuOptions) {
     const manifest = JSON.parse(fs.readFileSync(path.join(options.imageDir, 'manifest.json'), 'utf8')) as { arch: string };
-    const binary = QEMU_BINARY[manifest.arch];
-    if (!binary) throw new Error(`no QEMU for architecture ${manifest.arch}`);
+    const system = QEMU_SYSTEM[manifest.arch];
+    if (!system) throw new Error(`no QEMU for architecture ${manifest.arch}`);
     if (!fs.existsSync(options.disk)) {
       fs.mkdirSync(path.dirname(options.disk), { recursive: true });
       fs.writeFileSync(options.disk, '');
@@ -53,8 +54,9 @@ export class QemuMachine implements SerialPort {
     const kernel = fs.existsSync(path.join(options.imageDir, 'bzImage')) ? 'bzImage' : 'Image';
     const fwd = options.sshPort ? `,hostfwd=tcp:127.0.0.1:${options.sshPort}-:22` : '';
     this.child = spawn(
-      binary,
+      system.binary,
       [
+        ...system.machine,
         '-m', String(options.memoryMB ?? 256),
         '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
         '-kernel', path.join(options.imageDir, kernel),

@@ -19,7 +19,11 @@ export function sshExec(opts: SshOptions, command: string, timeoutMs = 30_000): 
     client
       .on('ready', () => {
         client.exec(command, (err, stream) => {
-          if (err) return reject(err);
+          if (err) {
+            clearTimeout(timer);
+            client.end();
+            return reject(err);
+          }
           let out = '';
           stream.on('data', (d: Buffer) => (out += d));
           stream.stderr.on('data', (d: Buffer) => (out += d));
@@ -32,6 +36,8 @@ export function sshExec(opts: SshOptions, command: string, timeoutMs = 30_000): 
       })
       .on('error', (err) => {
         clearTimeout(timer);
+        // A refused login leaves the socket open otherwise, which keeps the CLI alive.
+        client.destroy();
         reject(err);
       })
       .connect({ host: opts.host, port: opts.port, username: opts.user, privateKey: opts.privateKey, password: opts.password, readyTimeout: timeoutMs, tryKeyboard: false });

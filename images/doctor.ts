@@ -30,12 +30,24 @@ const BASE: HostNeed[] = [
 ];
 
 /** What building (and booting, for the emulator targets) the given architecture and boot method needs. */
+/** The QEMU that boots each architecture's image, and its Debian package. */
+const QEMU_SYSTEM: Record<string, { program: string; pkg: string }> = {
+  amd64: { program: 'qemu-system-x86_64', pkg: 'qemu-system-x86' },
+  i386: { program: 'qemu-system-i386', pkg: 'qemu-system-x86' },
+  arm64: { program: 'qemu-system-aarch64', pkg: 'qemu-system-arm' },
+  armhf: { program: 'qemu-system-arm', pkg: 'qemu-system-arm' },
+  riscv64: { program: 'qemu-system-riscv64', pkg: 'qemu-system-misc' },
+};
+
 export function hostNeeds(arch?: ArchInfo, bootMethod?: string, squashfs = false): HostNeed[] {
   const needs = [...BASE];
   if (squashfs) needs.push({ what: 'mksquashfs', program: 'mksquashfs', pkg: 'squashfs-tools' });
   if (arch?.crossCompile) needs.push({ what: `${arch.debian} cross compiler`, program: `${arch.crossCompile}gcc`, pkg: arch.compilerPackage });
   if (bootMethod === 'v86') needs.push({ what: 'SeaBIOS for v86', file: '/usr/share/seabios/bios.bin', pkg: 'seabios' });
-  if (bootMethod === 'qemu') needs.push({ what: `QEMU for ${arch?.debian ?? 'x86'}`, program: arch?.debian === 'i386' ? 'qemu-system-i386' : 'qemu-system-x86_64', pkg: 'qemu-system-x86' });
+  if (bootMethod === 'qemu') {
+    const q = QEMU_SYSTEM[arch?.debian ?? 'amd64'] ?? QEMU_SYSTEM.amd64!;
+    needs.push({ what: `QEMU for ${arch?.debian ?? 'amd64'}`, program: q.program, pkg: q.pkg });
+  }
   return needs;
 }
 

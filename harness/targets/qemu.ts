@@ -27,7 +27,10 @@ export class QemuTarget implements Target {
       if (!hard) {
         // A real reboot: the guest unmounts persist, QEMU (-no-reboot) exits, and we start it again.
         this.console.send('reboot\n');
-        await Promise.race([this.machine.exited, new Promise((r) => setTimeout(r, 60_000))]);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([this.machine.exited, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
+        // Cleared, or it would keep the CLI alive for a minute after the last scenario.
+        clearTimeout(timer);
       }
       await this.machine.powerOff();
     }

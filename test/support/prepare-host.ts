@@ -1,4 +1,4 @@
-// npm pretest: the host tools the tests need (kernel build tools, QEMU, SeaBIOS, Chromium),
+// npm pretest: the host tools the tests need (kernel build tools, cross compilers, QEMU, SeaBIOS, Chromium),
 // installed with apt-get when we are root, or named with the command to install them.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const isRoot = process.getuid?.() === 0;
 
-for (const config of ['browser/v86', 'virt/qemu']) {
+for (const config of ['browser/v86', 'virt/qemu', 'virt/qemu_arm64']) {
   const doctor = (fix: boolean) =>
     spawnSync(process.execPath, [path.join(root, 'bin/skiff.js'), 'doctor', ...(fix ? ['--fix'] : [])], {
       env: { ...process.env, SKIFF_CONFIG: config },
@@ -30,6 +30,10 @@ const extra: [string, string][] = [
   ['/usr/bin/mksquashfs', 'squashfs-tools'],
   // socat turns QEMU's serial socket into a pty for the serial target's test.
   ['/usr/bin/socat', 'socat'],
+  // Board format/install (test/flash.test.ts): partition table, FAT without mounting, ext4 inspection.
+  ['/usr/sbin/sfdisk', 'fdisk'],
+  ['/usr/bin/mcopy', 'mtools'],
+  ['/usr/sbin/debugfs', 'e2fsprogs'],
 ];
 const missing = extra.filter(([file]) => !fs.existsSync(file)).map(([, pkg]) => pkg);
 if (missing.length > 0) {
