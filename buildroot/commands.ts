@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Context, workspaceDir } from './context.ts';
+import { type Context, PROJECT_DIR, workspaceDir } from './context.ts';
 import { SkiffError } from './errors.ts';
 import { layerPathVariable } from './names.ts';
 import { CONFIG_DIR, type Resolution } from './workspace.ts';
@@ -13,6 +13,8 @@ export function workspaceEnv(ctx: Context, r: Resolution, layerDir?: string): No
     SKIFF_WORKSPACE: ctx.workspace,
     SKIFF_CONFIG: r.chain.join(','),
     SKIFF_ROOT_DIR: ctx.rootDir,
+    // The code (images/flash-main.js, node_modules), which a moved SKIFF_ROOT_DIR does not hold.
+    SKIFF_PROJECT_DIR: PROJECT_DIR,
     SKIFF_WORKSPACE_DIR: workspaceDir(ctx),
     SKIFF_FINAL_CONFIG_DIR: path.join(workspaceDir(ctx), CONFIG_DIR),
     SKIFF_IMAGES_DIR: path.join(ctx.rootDir, 'images', 'out', ctx.workspace),

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Entry for the board layers' `format` and `install` commands: images/flash.ts run through tsx, like bin/skiff.js.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('./flash.ts');
+process.exitCode = await main(process.argv.slice(2));
