@@ -4,9 +4,9 @@ SKIFF_DIR := $(dir $(realpath $(lastword $(MAKEFILE_LIST))))
 SKIFF := node $(SKIFF_DIR)bin/skiff.js
 
 .DEFAULT_GOAL := help
-.PHONY: help configure compile layers resolve FORCE
+.PHONY: help configure compile layers resolve boards FORCE
 
-help configure compile layers resolve: | $(SKIFF_DIR)node_modules
+help configure compile layers resolve boards: | $(SKIFF_DIR)node_modules
 	@$(SKIFF) $@
 
 cmd/%: FORCE | $(SKIFF_DIR)node_modules

@@ -5,6 +5,7 @@ import { SkiffError } from './errors.ts';
 import { FRAGMENT_KINDS, renderSetting } from './fragments.ts';
 import { layerInfos, renderHelp } from './help.ts';
 import { describeResolution, resolveSelection, savedChain, selectConfig, writeWorkspace } from './workspace.ts';
+import { boardRows, renderMarkdown, renderText } from '../images/boards.ts';
 import { compile as compileImages, lockedPackages, planBuild } from '../images/compile.ts';
 import { fixHostTools, hostNeeds, installCommand, missingNeeds } from '../images/doctor.ts';
 import { Progress } from '../images/progress.ts';
@@ -39,6 +40,8 @@ export function parseArgs(argv: string[]): Args {
 const USAGE: Record<string, string> = {
   help: 'skiff [help]\n  The workspace, the selected configuration, every listed layer and the selected layers\' commands.',
   layers: 'skiff layers [--json] [--all]\n  Every layer with its description, dependencies and target architecture.\n  --all also shows unlisted layers (always in --json, flagged "unlisted").',
+  boards:
+    'skiff boards [--json] [--markdown]\n  Every board and machine layer, each resolved on its own: architecture, bootloader, kernel defconfig,\n  whether the debian backend builds it offline (else what to supply) and how it was boot-tested.\n  --json: one object per board (with the full OFFLINE_BLOCKER); --markdown: the table in the README.',
   configure:
     'skiff configure\n  Resolves SKIFF_CONFIG (or the workspace\'s saved chain) and writes workspaces/<SKIFF_WORKSPACE>/:\n  the merged buildroot/kernel/busybox/uboot/debian configs, overlay order, hooks and stack.json.',
   resolve:
@@ -69,6 +72,8 @@ export async function main(argv: string[], ctxIn?: Context): Promise<number> {
         return help(ctx);
       case 'layers':
         return layers(ctx, args);
+      case 'boards':
+        return boards(ctx, args);
       case 'configure':
       case 'compile': {
         // `skiff configure compile`, as `make configure compile` upstream.
@@ -142,6 +147,13 @@ function layers(ctx: Context, args: Args): number {
     process.stdout.write(`${i.id.padEnd(w)}${(i.arch ?? '-').padEnd(aw)}${i.description}${deps}${flag}\n`);
   }
   for (const warn of catalog.warnings) process.stderr.write(`warning: ${warn}\n`);
+  return 0;
+}
+
+function boards(ctx: Context, args: Args): number {
+  const rows = boardRows(ctx);
+  if (args.flags.has('--json')) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  else process.stdout.write(args.flags.has('--markdown') ? renderMarkdown(rows) : renderText(rows));
   return 0;
 }
 

@@ -70,7 +70,7 @@ export function renderHelp(ctx: Context, catalog: Catalog, resolved: Resolution 
   for (const w of catalog.warnings) out.push(`warning: ${w}`);
   out.push(
     '',
-    'Commands: skiff configure | compile | resolve [--explain SYMBOL] | layers | doctor | lock | cmd <ns/name/command> | br <target>',
+    'Commands: skiff configure | compile | resolve [--explain SYMBOL] | layers | boards | doctor | lock | cmd <ns/name/command> | br <target>',
     'Run `skiff <command> --help` for details. The Makefile keeps SkiffOS habits: make, make configure, make compile.',
   );
   return out.join('\n') + '\n';

@@ -1,0 +1,166 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { contextFromEnv } from '../buildroot/context.ts';
+import { SkiffError } from '../buildroot/errors.ts';
+import { unquote } from '../buildroot/fragments.ts';
+import { resolveSelection } from '../buildroot/workspace.ts';
+import type { BoardRow } from '../images/boards.ts';
+import { planBuild } from '../images/compile.ts';
+import { layer, PROJECT, scratchRoot, skiff } from './support/tree.ts';
+
+const ctx = { ...contextFromEnv({}), rootDir: PROJECT };
+const SEED = path.resolve(PROJECT, '../shared/seeds/001_0b84390304250b2f.txt');
+
+/** The config packages of the newest seed's "Supported Systems" table (as test/configs.test.ts reads it). */
+function seedBoards(): string[] {
+  const text = fs.readFileSync(SEED, 'utf8');
+  const table = text.slice(text.indexOf('| **Board**'), text.indexOf('[Allwinner Nezha]:'));
+  return [...new Set([...table.matchAll(/\| \[([a-z0-9_]+\/[a-z0-9_]+)\] +\|/g)].map((m) => m[1]!))].sort();
+}
+
+/** The merged debian/config of a layer resolved on its own, read independently of images/boards.ts. */
+function debianSettings(id: string): Record<string, string> {
+  const r = resolveSelection(ctx, { config: id, from: 'SKIFF_CONFIG' });
+  return Object.fromEntries([...r.configuration.configs.debian.final.values()].map((s) => [s.symbol, unquote(s.value) ?? '']));
+}
+
+const projectBoards = (() => {
+  const r = skiff(['boards', '--json'], {});
+  if (r.code !== 0) throw new Error(`skiff boards --json failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as BoardRow[];
+})();
+const row = (id: string) => projectBoards.find((b) => b.layer === id);
+
+describe('skiff boards on the project\'s layers', () => {
+  it('lists every board of the newest seed\'s Supported Systems table', () => {
+    const seed = seedBoards();
+    expect(seed.length).toBeGreaterThan(45);
+    expect(seed.filter((id) => !row(id))).toEqual([]);
+  });
+
+  it('lists no shared family layer and every row names an architecture', () => {
+    expect(projectBoards.filter((b) => b.layer.endsWith('/common') || b.layer.startsWith('skiff/')).map((b) => b.layer)).toEqual([]);
+    expect(projectBoards.filter((b) => !b.arch || !b.board || !b.bootloader).map((b) => b.layer)).toEqual([]);
+  });
+
+  it('shows the blocker of a layer that cannot build offline', () => {
+    const pi4 = row('pi/4')!;
+    expect(pi4.chain).toEqual(['skiff/moduleimg', 'pi/common', 'pi/4x64', 'pi/4']);
+    expect(pi4.offline).toBe('no: set SKIFF_RPI_FIRMWARE_DIR');
+    expect(pi4.blocker).toBe(debianSettings('pi/4').OFFLINE_BLOCKER);
+    for (const b of projectBoards) {
+      const s = debianSettings(b.layer);
+      if (s.OFFLINE !== 'no') continue;
+      expect(b.blocker, b.layer).toBe(s.OFFLINE_BLOCKER);
+      expect(b.offline, b.layer).toMatch(/^no: /);
+      for (const v of s.OFFLINE_BLOCKER!.match(/\bSKIFF_[A-Z0-9_]+/g) ?? []) expect(b.offline, b.layer).toContain(v);
+    }
+  });
+
+  it('shows the architecture and boot test of browser/v86, virt/qemu and virt/qemu_arm64, and claims no other boot test', () => {
+    expect(row('browser/v86')).toMatchObject({ arch: 'i386', bootloader: 'v86', kernel: 'tinyconfig', offline: 'yes', bootTested: 'v86 in Node and Chromium, npm test' });
+    expect(row('virt/qemu')).toMatchObject({ arch: 'amd64', bootloader: 'qemu', kernel: 'tinyconfig', offline: 'yes', bootTested: 'qemu-system-x86_64, npm test' });
+    expect(row('virt/qemu_arm64')).toMatchObject({ arch: 'arm64', bootTested: 'qemu-system-aarch64, npm test' });
+    expect(projectBoards.filter((b) => b.bootTested !== 'no').map((b) => b.layer).sort()).toEqual(['browser/v86', 'virt/qemu', 'virt/qemu_arm64']);
+  });
+
+  it('reads bootloader and kernel from the merged stack', () => {
+    expect(row('bananapi/m1')).toMatchObject({ arch: 'armhf', bootloader: 'u-boot-sunxi Bananapi', kernel: 'sunxi_defconfig' });
+    expect(row('pi/3')!.bootloader).toMatch(/^rpi-firmware/);
+    expect(row('intel/desktop')).toMatchObject({ arch: 'amd64', bootloader: 'efi', kernel: 'x86_64_defconfig' });
+    expect(row('virt/wsl')).toMatchObject({ kernel: 'none', offline: expect.stringMatching(/^no: .*BOOT_METHOD=wsl/) });
+  });
+
+  it.each(projectBoards.map((b) => b.layer))('%s: planBuild succeeds or names its blocker, and the offline column agrees', (id) => {
+    const s = debianSettings(id);
+    const r = resolveSelection(ctx, { config: id, from: 'SKIFF_CONFIG' });
+    let error: unknown;
+    try {
+      planBuild(r);
+    } catch (err) {
+      error = err;
+    }
+    if (s.OFFLINE === 'no') {
+      expect(error).toBeInstanceOf(SkiffError);
+      expect((error as SkiffError).message).toContain(s.OFFLINE_BLOCKER);
+    } else if (s.BOOT_METHOD === 'wsl' || s.BOOT_METHOD === 'container') {
+      expect(error).toBeInstanceOf(SkiffError);
+      expect((error as SkiffError).message).toContain(`BOOT_METHOD=${s.BOOT_METHOD}`);
+    } else {
+      expect(error).toBeUndefined();
+    }
+    expect(row(id)!.offline === 'yes').toBe(error === undefined);
+  });
+
+  it('prints an aligned text table by default, and help', () => {
+    const r = skiff(['boards'], {});
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^BOARD +LAYER +ARCH +BOOTLOADER +KERNEL +OFFLINE +BOOT-TESTED$/);
+    const at = lines[0]!.indexOf('LAYER');
+    for (const b of projectBoards) expect(lines.find((l) => l.slice(at).startsWith(`${b.layer} `)), b.layer).toBeDefined();
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('no ARM or RISC-V board gets a bootable SD card or disk image yet');
+    const help = skiff(['boards', '--help'], {});
+    expect(help.stdout).toMatch(/^skiff boards \[--json\] \[--markdown\]/);
+  });
+
+  it('is the README\'s board table, exactly', () => {
+    const md = skiff(['boards', '--markdown'], {});
+    expect(md.code).toBe(0);
+    const readme = fs.readFileSync(path.join(PROJECT, 'README.md'), 'utf8');
+    const begin = '<!-- boards:begin -->\n';
+    const from = readme.indexOf(begin);
+    const to = readme.indexOf('<!-- boards:end -->');
+    expect(from, 'README.md has no <!-- boards:begin --> marker').toBeGreaterThan(0);
+    expect(to).toBeGreaterThan(from);
+    expect(readme.slice(from + begin.length, to), 'README board table is stale: paste `npx skiff boards --markdown` between the markers').toBe(md.stdout);
+  });
+});
+
+describe('skiff boards on a scratch tree', () => {
+  const common = 'ARCH=armhf\nKERNEL_DEFCONFIG=multi_v7_defconfig\nKERNEL_IMAGE=zImage\nBOOT_METHOD=uboot-script\nOFFLINE=yes\nBOOT_TESTED="family tested"\n';
+  const root = scratchRoot({
+    ...layer('fam/common', { description: 'Shared family settings: add a board\n', files: { 'debian/config': common } }),
+    ...layer('fam/one', { deps: 'fam/common', description: 'Board One (SoC X, 2 cores): details\n', files: { 'debian/config': 'UBOOT_PACKAGE=u-boot-sunxi\nUBOOT_TARGET=One\n' } }),
+    ...layer('fam/two', {
+      deps: 'fam/common',
+      description: 'Board Two: details\n',
+      files: { 'debian/config': 'OFFLINE=no\nOFFLINE_BLOCKER=the vendor blob is not in Debian: set SKIFF_FAM_BLOB_DIR to its folder\n' },
+    }),
+    ...layer('fam/three', { deps: 'fam/common', description: 'Board Three\n', files: { 'debian/config': 'OFFLINE=no\nOFFLINE_BLOCKER=vendor firmware is missing; ask the vendor\n' } }),
+    ...layer('fam/hidden', { unlisted: true, files: { 'debian/config': 'ARCH=arm64\n' } }),
+    ...layer('util/tool', { description: 'a helper with no architecture\n' }),
+    ...layer('vm/box', {
+      description: 'Box | emulator with a pipe: details\n',
+      files: { 'debian/config': 'ARCH=i386\nKERNEL_DEFCONFIG=tinyconfig\nKERNEL_IMAGE=bzImage\nBOOT_METHOD=v86\nBOOT_TESTED="booted in a test"\n' },
+    }),
+    ...layer('vm/rootfs', { description: 'A root file system\n', files: { 'debian/config': 'ARCH=amd64\nBOOT_METHOD=container\n' } }),
+  });
+  const rows = JSON.parse(skiff(['boards', '--json'], { SKIFF_ROOT_DIR: root }).stdout) as BoardRow[];
+  const get = (id: string) => rows.find((b) => b.layer === id);
+
+  it('takes board and machine layers only, in name order', () => {
+    expect(rows.map((b) => b.layer)).toEqual(['fam/one', 'fam/three', 'fam/two', 'vm/box', 'vm/rootfs']);
+  });
+
+  it('builds each row from the layer\'s resolved stack', () => {
+    expect(get('fam/one')).toMatchObject({ board: 'Board One', arch: 'armhf', bootloader: 'u-boot-sunxi One', kernel: 'multi_v7_defconfig', offline: 'yes', chain: ['fam/common', 'fam/one'] });
+    expect(get('fam/two')).toMatchObject({ offline: 'no: set SKIFF_FAM_BLOB_DIR', blocker: 'the vendor blob is not in Debian: set SKIFF_FAM_BLOB_DIR to its folder' });
+    expect(get('fam/three')).toMatchObject({ offline: 'no: vendor firmware is missing', blocker: 'vendor firmware is missing; ask the vendor' });
+    expect(get('vm/rootfs')!.offline).toMatch(/^no: root filesystem only \(BOOT_METHOD=container\)/);
+    expect(get('fam/one')!.blocker).toBeUndefined();
+  });
+
+  it('claims a boot test only for the layer that declares it, not for layers stacked on it', () => {
+    expect(get('vm/box')!.bootTested).toBe('booted in a test');
+    expect(get('fam/one')!.bootTested).toBe('no');
+  });
+
+  it('escapes pipes in the Markdown table', () => {
+    const md = skiff(['boards', '--markdown'], { SKIFF_ROOT_DIR: root }).stdout;
+    const box = md.split('\n').find((l) => l.includes('`vm/box`'))!;
+    expect(box).toMatch(/^\| Box \\\| emulator +\| `vm\/box` +\| i386 +\| v86 +\| tinyconfig +\| yes +\| booted in a test +\|$/);
+    expect(md.split('\n')[1]).toMatch(/^\| -+ \| -+ \|/);
+  });
+});
