@@ -83,6 +83,18 @@ describe('the playground in Chromium', () => {
     await page.close();
   }, 600_000);
 
+  it('boots again after each Power cut, fast, keeping what was synced, and the shell keeps working', async () => {
+    const { page } = await openPlayground();
+    for (let cut = 1; cut <= 4; cut++) {
+      await typeAndWait(page, `echo cut-${cut} > /mnt/persist/cut && sync && echo SYNCED-$((${cut}*100))`, new RegExp(`SYNCED-${cut * 100}`));
+      await page.click('#power-cut');
+      await waitForBoot(page, cut + 1);
+      expect(await page.evaluate(() => document.body.dataset.ready)).toBe('fast');
+      await typeAndWait(page, 'cat /mnt/persist/cut; echo READ-$((6*7))', new RegExp(`^cut-${cut}\\s*$[\\s\\S]*READ-42`, 'm'), 60_000);
+    }
+    await page.close();
+  }, 600_000);
+
   it('embeds in a documentation page and runs its scripted demo', async () => {
     const page = await context.newPage();
     await page.goto(new URL('docs-example.html', url).href);

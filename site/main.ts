@@ -24,8 +24,8 @@ const session = new Session($('terminal'), {
 });
 (window as unknown as { skiff: Session }).skiff = session;
 
-async function boot() {
-  const result = await session.boot(IMAGE_BASE, fastBoot.checked);
+async function boot(booting = () => session.boot(IMAGE_BASE, fastBoot.checked)) {
+  const result = await booting();
   if (result.image) $('status-image').textContent = `image: SkiffOS ${result.image.version}, Linux ${result.image.kernel}, ${result.image.chain.join(',')}`;
   if (result.status === 'damaged') {
     document.body.dataset.damaged = '1';
@@ -47,11 +47,11 @@ function download(bytes: Uint8Array, name: string) {
 $('reboot').onclick = () => void session.api.send('\nreboot\n');
 $('power-cut').onclick = () => {
   session.terminal.writeln('\r\n[power cut]');
-  void session.api.powerCut();
+  void boot(() => session.powerCut());
 };
 fastBoot.onchange = () => {
   localStorage.setItem('skiff-fast-boot', fastBoot.checked ? 'on' : 'off');
-  void session.api.setFastBoot(fastBoot.checked);
+  void session.setFastBoot(fastBoot.checked);
 };
 $('export').onclick = async () => download(await session.api.exportDisk(), 'skiff-persist.img');
 $<HTMLInputElement>('import').onchange = async (e) => {

@@ -14,7 +14,9 @@ export interface SessionView {
 /** A SkiffOS machine in a worker, bound to an xterm.js terminal: shared by the playground and the embed element. */
 export class Session {
   readonly terminal: Terminal;
-  readonly api: Comlink.Remote<PlaygroundApi>;
+  private worker!: Worker;
+  private remote!: Comlink.Remote<PlaygroundApi>;
+  private booted?: { imageBase: string; fastBoot: boolean };
   private readonly fit = new FitAddon();
   private outputListeners = new Set<(text: string) => void>();
   private readonly decoder = new TextDecoder();
@@ -34,14 +36,46 @@ export class Session {
     this.terminal.open(container);
     this.fit.fit();
     new ResizeObserver(() => this.fit.fit()).observe(container);
-    const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
-    this.api = Comlink.wrap<PlaygroundApi>(worker);
+    this.spawnWorker();
     this.terminal.onData((data) => {
       if (!this.harnessDriving) void this.api.send(data);
     });
   }
 
+  /** The machine's worker; replaced on every power cut. */
+  get api(): Comlink.Remote<PlaygroundApi> {
+    return this.remote;
+  }
+
+  private spawnWorker(): void {
+    this.worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+    this.remote = Comlink.wrap<PlaygroundApi>(this.worker);
+  }
+
+  /**
+   * Cuts the power and boots again in a fresh worker, after the disk's last writes are in
+   * IndexedDB. A fresh worker, because restoring a saved state several times in one worker was
+   * seen to leave the guest's shell stalled on its next command; one restore per worker, as on a
+   * page load, has not been. `cold` skips the saved state for this boot.
+   */
+  async powerCut(cold = false): Promise<BootResult> {
+    const { imageBase, fastBoot } = this.booted!;
+    await this.remote.halt();
+    this.remote[Comlink.releaseProxy]();
+    this.worker.terminate();
+    this.spawnWorker();
+    const result = await this.boot(imageBase, fastBoot && !cold);
+    this.booted = { imageBase, fastBoot };
+    return result;
+  }
+
+  async setFastBoot(on: boolean): Promise<void> {
+    if (this.booted) this.booted.fastBoot = on;
+    await this.remote.setFastBoot(on);
+  }
+
   boot(imageBase: string, fastBoot: boolean): Promise<BootResult> {
+    this.booted = { imageBase, fastBoot };
     const events: SessionEvents = {
       output: (bytes) => {
         this.terminal.write(bytes);

@@ -22,7 +22,7 @@ class BrowserTarget implements Target {
     this.console.skipAll();
     const started = Date.now();
     this.session.terminal.writeln(hard ? '\r\n[harness: power cut]' : '\r\n[harness: reboot]');
-    await this.session.api.powerCut(true);
+    await this.session.powerCut(true);
     return waitForBoot(this.console, started);
   }
 

@@ -6,7 +6,7 @@ import { Console } from '../console.ts';
 import { RelayPort } from '../relay.ts';
 import { type BootInfo, type Capability, type Target, waitForBoot } from '../target.ts';
 
-type PageSession = { onOutput(l: (t: string) => void): () => void; api: { send(t: string): Promise<void>; powerCut(cold: boolean): Promise<void> } };
+type PageSession = { onOutput(l: (t: string) => void): () => void; powerCut(cold: boolean): Promise<unknown>; api: { send(t: string): Promise<void> } };
 
 /**
  * The playground page in Chromium, driven by Playwright: the same tab a visitor gets (worker,
@@ -74,8 +74,8 @@ export class V86BrowserTarget implements Target {
     } else {
       if (!hard) await this.console.run('sync', 30_000).catch(() => undefined);
       this.console.skipAll();
-      // Cold, as the in-tab panel does (see PlaygroundApi.powerCut).
-      await this.page.evaluate(() => (window as unknown as { skiff: PageSession }).skiff.api.powerCut(true));
+      // Cold, as the in-tab panel does: the harness proves real boots (fast boot has its own e2e test).
+      await this.page.evaluate(() => (window as unknown as { skiff: PageSession }).skiff.powerCut(true));
     }
     return waitForBoot(this.console, started);
   }
