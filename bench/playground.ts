@@ -18,7 +18,9 @@ const context = await browser.newContext();
 async function visit(): Promise<{ page: Page; ms: number; bytes: number }> {
   const page = await context.newPage();
   let bytes = 0;
-  page.on('response', (r) => void r.body().then((b) => (bytes += b.length)).catch(() => {}));
+  // Bytes on the wire: a server that sends initramfs.cpio.gz with Content-Encoding: gzip would
+  // otherwise be counted at its decoded size.
+  page.on('requestfinished', (req) => void req.sizes().then((sz) => (bytes += sz.responseBodySize)).catch(() => {}));
   const t0 = Date.now();
   await page.goto(url);
   await page.waitForSelector('body[data-ready]', { timeout: 180_000 });
