@@ -9,7 +9,8 @@ const QEMU_SYSTEM: Record<string, { binary: string; machine: string[] }> = {
   amd64: { binary: 'qemu-system-x86_64', machine: [] },
   i386: { binary: 'qemu-system-i386', machine: [] },
   arm64: { binary: 'qemu-system-aarch64', machine: ['-M', 'virt', '-cpu', 'cortex-a53'] },
-  armhf: { binary: 'qemu-system-arm', machine: ['-M', 'virt', '-cpu', 'cortex-a15'] },
+  // highmem=off: a kernel without LPAE cannot reach PCIe windows above 4 GiB.
+  armhf: { binary: 'qemu-system-arm', machine: ['-M', 'virt,highmem=off', '-cpu', 'cortex-a15'] },
   riscv64: { binary: 'qemu-system-riscv64', machine: ['-M', 'virt'] },
 };
 
@@ -51,7 +52,7 @@ export class QemuMachine implements SerialPort {
       fs.writeFileSync(options.disk, '');
       fs.truncateSync(options.disk, options.diskBytes ?? 256 * 1024 * 1024);
     }
-    const kernel = fs.existsSync(path.join(options.imageDir, 'bzImage')) ? 'bzImage' : 'Image';
+    const kernel = ['bzImage', 'Image', 'zImage'].find((k) => fs.existsSync(path.join(options.imageDir, k))) ?? 'bzImage';
     const fwd = options.sshPort ? `,hostfwd=tcp:127.0.0.1:${options.sshPort}-:22` : '';
     this.child = spawn(
       system.binary,

@@ -114,7 +114,7 @@ const COLUMNS: [keyof BoardRow, string][] = [
 export const BOARDS_NOTE =
   'offline: `yes` when the debian backend accepts the layer stack with Debian bookworm alone, else what to supply (the full ' +
   '`OFFLINE_BLOCKER` is in `skiff boards --json`). So far images are built and booted only for the machines with a boot test ' +
-  '(v86, QEMU on x86_64 and arm64); no ARM or RISC-V board gets a bootable SD card or disk image yet, so `yes` for a board ' +
+  '(v86, QEMU on x86_64, arm64 and armhf); no ARM or RISC-V board gets a bootable SD card or disk image yet, so `yes` for a board ' +
   'means only that nothing blocks its build plan. boot-tested: how the test suite boots that image; `no` means this project ' +
   'has never booted it.';
 

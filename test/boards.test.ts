@@ -58,11 +58,12 @@ describe('skiff boards on the project\'s layers', () => {
     }
   });
 
-  it('shows the architecture and boot test of browser/v86, virt/qemu and virt/qemu_arm64, and claims no other boot test', () => {
+  it('shows the architecture and boot test of browser/v86 and the QEMU machines, and claims no other boot test', () => {
     expect(row('browser/v86')).toMatchObject({ arch: 'i386', bootloader: 'v86', kernel: 'tinyconfig', offline: 'yes', bootTested: 'v86 in Node and Chromium, npm test' });
     expect(row('virt/qemu')).toMatchObject({ arch: 'amd64', bootloader: 'qemu', kernel: 'tinyconfig', offline: 'yes', bootTested: 'qemu-system-x86_64, npm test' });
     expect(row('virt/qemu_arm64')).toMatchObject({ arch: 'arm64', bootTested: 'qemu-system-aarch64, npm test' });
-    expect(projectBoards.filter((b) => b.bootTested !== 'no').map((b) => b.layer).sort()).toEqual(['browser/v86', 'virt/qemu', 'virt/qemu_arm64']);
+    expect(row('virt/qemu_armhf')).toMatchObject({ arch: 'armhf', bootTested: 'qemu-system-arm, npm test' });
+    expect(projectBoards.filter((b) => b.bootTested !== 'no').map((b) => b.layer).sort()).toEqual(['browser/v86', 'virt/qemu', 'virt/qemu_arm64', 'virt/qemu_armhf']);
   });
 
   it('reads bootloader and kernel from the merged stack', () => {

@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { QemuTarget } from '../harness/targets/qemu.ts';
+import { buildImage, skiffAsync } from './support/image.ts';
+import { tempDir } from './support/tree.ts';
+
+// The same userland and runtime, cross-compiled: a kernel from linux-source-6.1 built with
+// Debian's cross gcc, Debian packages of the target architecture, booted in QEMU's virt machine.
+const MACHINES = [
+  {
+    layer: 'virt/qemu_arm64',
+    arch: 'arm64',
+    kernel: 'Image',
+    // The arm64 Image header carries the magic "ARM\x64" at offset 56.
+    isKernel: (k: Buffer) => k.subarray(56, 60).toString('latin1') === 'ARM\x64',
+    machine: 'aarch64',
+  },
+  {
+    layer: 'virt/qemu_armhf',
+    arch: 'armhf',
+    kernel: 'zImage',
+    // A 32-bit arm zImage carries 0x016f2818 at offset 0x24.
+    isKernel: (k: Buffer) => k.readUInt32LE(0x24) === 0x016f2818,
+    machine: 'armv7l',
+  },
+];
+
+describe.each(MACHINES)('$layer: a cross-compiled $arch image', ({ layer, arch, kernel, isKernel, machine }) => {
+  const workspace = `test-${layer.replace('/', '-').replace('_', '-')}`;
+  let imageDir = '';
+  let target: QemuTarget | undefined;
+
+  afterAll(async () => {
+    await target?.close();
+  });
+
+  it(`builds the ${arch} ${kernel} and says so in its manifest`, async () => {
+    imageDir = await buildImage(layer, workspace);
+    const manifest = JSON.parse(fs.readFileSync(path.join(imageDir, 'manifest.json'), 'utf8')) as { arch: string; bootMethod: string };
+    expect(manifest).toMatchObject({ arch, bootMethod: 'qemu' });
+    expect(isKernel(fs.readFileSync(path.join(imageDir, kernel)))).toBe(true);
+  }, 30 * 60_000);
+
+  it(`boots in QEMU to a shell on an ${machine} kernel with persist mounted`, async () => {
+    target = new QemuTarget(`qemu-${arch}`, imageDir);
+    const info = await target.powerCycle(true);
+    expect(info.version).toMatch(/^\d+\.\d+/);
+    expect((await target.console.run('uname -m')).output.trim()).toBe(machine);
+    expect((await target.console.run('grep " /mnt/persist " /proc/mounts')).output).toMatch(/^\/dev\/vda \/mnt\/persist ext4 /);
+    await target.close();
+    target = undefined;
+  }, 10 * 60_000);
+
+  it('passes the boot, persist and power-loss scenarios through skiff test', async () => {
+    const report = tempDir();
+    const r = await skiffAsync(['test', '--target', 'qemu', '--scenario', 'boot,persist,power-loss', '--report', report], { SKIFF_WORKSPACE: workspace });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('3 passed, 0 failed');
+    expect(fs.readFileSync(path.join(report, 'junit.xml'), 'utf8')).toContain('name="persist"');
+  }, 10 * 60_000);
+});
