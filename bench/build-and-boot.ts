@@ -96,7 +96,8 @@ for (const label of ['blank persist disk', 'existing persist disk']) {
 }
 
 // The harness scenarios on each emulator target, timed one by one.
-for (const target of [new V86Target('v86', out('bench')), new QemuTarget('qemu', qemuOut)]) {
+for (const make of [() => new V86Target('v86', out('bench')), () => new QemuTarget('qemu', qemuOut)]) {
+  const target = make();
   console.error(`Running the harness scenarios on ${target.name} ...`);
   try {
     await runScenarios(target, [...BUILTIN_SCENARIOS, sshKeys], (r) => report(`scenario ${r.scenario} on ${target.name}`, `${r.status}, ${(r.ms / 1000).toFixed(1)} s`));

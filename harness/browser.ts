@@ -38,7 +38,13 @@ export interface StaticSite {
 export async function serveSite(distDir: string, imageDir?: string): Promise<StaticSite> {
   if (!fs.existsSync(path.join(distDir, 'index.html'))) throw new SkiffError(`${distDir} holds no built playground`, 'run `npm run build` first');
   const server = http.createServer((req, res) => {
-    const rel = decodeURIComponent((req.url ?? '/').split('?')[0]!).replace(/^\/+/, '') || 'index.html';
+    let rel: string;
+    try {
+      rel = decodeURIComponent((req.url ?? '/').split('?')[0]!).replace(/^\/+/, '') || 'index.html';
+    } catch {
+      res.writeHead(400).end('bad URL');
+      return;
+    }
     const root = imageDir && rel.startsWith('image/') ? imageDir : distDir;
     const file = path.resolve(root, imageDir && rel.startsWith('image/') ? rel.slice('image/'.length) : rel);
     if (!file.startsWith(path.resolve(root) + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
@@ -46,7 +52,9 @@ export async function serveSite(distDir: string, imageDir?: string): Promise<Sta
       return;
     }
     res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': fs.statSync(file).size });
-    fs.createReadStream(file).pipe(res);
+    fs.createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

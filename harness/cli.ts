@@ -5,7 +5,7 @@ import { SkiffError } from '../buildroot/errors.ts';
 import { outDir } from '../images/paths.ts';
 import { junit, markdown } from './report.ts';
 import { runScenarios, type ScenarioResult } from './run.ts';
-import { BUILTIN_SCENARIOS } from './scenarios.ts';
+import { BUILTIN_SCENARIOS, type Scenario } from './scenarios.ts';
 import { sshKeys } from './ssh-scenarios.ts';
 import type { Target } from './target.ts';
 import { layerScenarioFiles, loadScenarioModules } from './extra-scenarios.ts';
@@ -40,14 +40,18 @@ export async function testCommand(ctx: Context, flags: Map<string, string | true
     ({ target, manifest } = emulatorTarget(name, path.resolve(str('--image') ?? outDir(ctx)), name));
   }
   if (manifest?.layers) extraFiles.push(...layerScenarioFiles(ctx.rootDir, manifest.layers));
-  const all = [...BUILTIN_SCENARIOS, sshKeys, ...(await loadScenarioModules(extraFiles))];
-  const wanted = str('--scenario')?.split(',') ?? all.map((s) => s.name);
-  const unknown = wanted.filter((w) => !all.some((s) => s.name === w));
-  if (unknown.length) {
+  let scenarios: Scenario[];
+  try {
+    const all = [...BUILTIN_SCENARIOS, sshKeys, ...(await loadScenarioModules(extraFiles))];
+    const wanted = str('--scenario')?.split(',') ?? all.map((s) => s.name);
+    const unknown = wanted.filter((w) => !all.some((s) => s.name === w));
+    if (unknown.length) throw new SkiffError(`unknown scenario ${unknown.join(', ')}`, `scenarios: ${all.map((s) => s.name).join(', ')}`);
+    scenarios = all.filter((s) => wanted.includes(s.name));
+  } catch (err) {
+    // The target may hold a temp folder already: release it before saying what is wrong.
     await target.close();
-    throw new SkiffError(`unknown scenario ${unknown.join(', ')}`, `scenarios: ${all.map((s) => s.name).join(', ')}`);
+    throw err;
   }
-  const scenarios = all.filter((s) => wanted.includes(s.name));
   let results: ScenarioResult[] = [];
   // Ctrl-C: power the target off and remove its temp files before exiting.
   const onSignal = () => void target.close().finally(() => process.exit(130));

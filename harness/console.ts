@@ -83,15 +83,16 @@ export class Console {
     const re = typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern;
     const started = Date.now();
     return new Promise((resolve, reject) => {
-      if (this.broken) return reject(this.broken);
-      const check = () => {
+      const take = (): RegExpExecArray | null => {
         const m = re.exec(this.buffer.slice(this.cursor));
-        if (!m) return false;
-        this.cursor += m.index + m[0].length;
-        cleanup();
-        resolve(m);
-        return true;
+        if (m) this.cursor += m.index + m[0].length;
+        return m;
       };
+      // A lost line fails at once, but output that arrived before it was lost still counts.
+      if (this.broken) {
+        const m = take();
+        return m ? resolve(m) : reject(this.broken);
+      }
       const timer = setTimeout(() => {
         cleanup();
         reject(new ConsoleTimeout(String(re), Date.now() - started, this.tail()));
@@ -101,14 +102,19 @@ export class Console {
         this.waiters.delete(waiter);
       };
       const waiter = {
-        check: () => void check(),
+        check: () => {
+          const m = take();
+          if (!m) return;
+          cleanup();
+          resolve(m);
+        },
         fail: (err: Error) => {
           cleanup();
           reject(err);
         },
       };
       this.waiters.add(waiter);
-      check();
+      waiter.check();
     });
   }
 

@@ -2,17 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { QEMU_SYSTEM } from '../images/arch.ts';
 import type { SerialPort } from './console.ts';
-
-/** The QEMU binary and machine for each architecture's image (x86: the default pc machine). */
-const QEMU_SYSTEM: Record<string, { binary: string; machine: string[] }> = {
-  amd64: { binary: 'qemu-system-x86_64', machine: [] },
-  i386: { binary: 'qemu-system-i386', machine: [] },
-  arm64: { binary: 'qemu-system-aarch64', machine: ['-M', 'virt', '-cpu', 'cortex-a53'] },
-  // highmem=off: a kernel without LPAE cannot reach PCIe windows above 4 GiB.
-  armhf: { binary: 'qemu-system-arm', machine: ['-M', 'virt,highmem=off', '-cpu', 'cortex-a15'] },
-  riscv64: { binary: 'qemu-system-riscv64', machine: ['-M', 'virt'] },
-};
 
 export interface QemuOptions {
   /** images/out/<workspace>/ of a virt/qemu build. */

@@ -33,7 +33,7 @@ export function boardName(description: string): string {
 /** Shortens an OFFLINE_BLOCKER to the variables it asks for; the full text stays in --json. */
 export function shortBlocker(blocker: string): string {
   const vars = [...new Set(blocker.match(/\bSKIFF_[A-Z0-9_]+/g) ?? [])];
-  if (vars.length > 0) return `set ${vars.join(', ')}`;
+  if (vars.length > 0) return `needs ${vars.join(', ')}`;
   const first = blocker.split(/[:;]/)[0]!.trim();
   return first.length > 60 ? `${first.slice(0, 57)}...` : first;
 }
@@ -112,8 +112,9 @@ const COLUMNS: [keyof BoardRow, string][] = [
 
 /** What the table cannot say in a cell; update it when the backend builds board images. */
 export const BOARDS_NOTE =
-  'offline: `yes` when the debian backend accepts the layer stack with Debian bookworm alone, else what to supply (the full ' +
-  '`OFFLINE_BLOCKER` is in `skiff boards --json`). So far images are built and booted only for the machines with a boot test ' +
+  'offline: `yes` when the debian backend accepts the layer stack with Debian bookworm alone, else what it would need from you ' +
+  '(the full `OFFLINE_BLOCKER` is in `skiff boards --json`); the backend does not take such inputs yet, so those builds stop ' +
+  'early with that message. So far images are built and booted only for the machines with a boot test ' +
   '(v86, QEMU on x86_64, arm64 and armhf); no ARM or RISC-V board gets a bootable SD card or disk image yet, so `yes` for a board ' +
   'means only that nothing blocks its build plan. boot-tested: how the test suite boots that image; `no` means this project ' +
   'has never booted it.';

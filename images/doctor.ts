@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../buildroot/errors.ts';
-import type { ArchInfo } from './arch.ts';
+import { type ArchInfo, QEMU_SYSTEM } from './arch.ts';
 import { run } from './run.ts';
 
 /** A host tool the build needs: a program on PATH or a file, and the Debian package that provides it. */
@@ -30,15 +30,6 @@ const BASE: HostNeed[] = [
 ];
 
 /** What building (and booting, for the emulator targets) the given architecture and boot method needs. */
-/** The QEMU that boots each architecture's image, and its Debian package. */
-const QEMU_SYSTEM: Record<string, { program: string; pkg: string }> = {
-  amd64: { program: 'qemu-system-x86_64', pkg: 'qemu-system-x86' },
-  i386: { program: 'qemu-system-i386', pkg: 'qemu-system-x86' },
-  arm64: { program: 'qemu-system-aarch64', pkg: 'qemu-system-arm' },
-  armhf: { program: 'qemu-system-arm', pkg: 'qemu-system-arm' },
-  riscv64: { program: 'qemu-system-riscv64', pkg: 'qemu-system-misc' },
-};
-
 export function hostNeeds(arch?: ArchInfo, bootMethod?: string, squashfs = false): HostNeed[] {
   const needs = [...BASE];
   if (squashfs) needs.push({ what: 'mksquashfs', program: 'mksquashfs', pkg: 'squashfs-tools' });
@@ -46,7 +37,7 @@ export function hostNeeds(arch?: ArchInfo, bootMethod?: string, squashfs = false
   if (bootMethod === 'v86') needs.push({ what: 'SeaBIOS for v86', file: '/usr/share/seabios/bios.bin', pkg: 'seabios' });
   if (bootMethod === 'qemu') {
     const q = QEMU_SYSTEM[arch?.debian ?? 'amd64'] ?? QEMU_SYSTEM.amd64!;
-    needs.push({ what: `QEMU for ${arch?.debian ?? 'amd64'}`, program: q.program, pkg: q.pkg });
+    needs.push({ what: `QEMU for ${arch?.debian ?? 'amd64'}`, program: q.binary, pkg: q.pkg });
   }
   return needs;
 }

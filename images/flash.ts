@@ -520,7 +520,8 @@ export function bootSources(profile: FlashProfile, env: NodeJS.ProcessEnv): { di
   if (files.length === 0) {
     throw new SkiffError(
       `no boot files in ${bootDir}`,
-      `build the board image first: SKIFF_CONFIG=${profile.exampleConfig} skiff configure compile${env.SKIFF_WORKSPACE ? ` (workspace ${env.SKIFF_WORKSPACE})` : ''}`,
+      // Said plainly: the debian backend does not produce a board's boot files yet.
+      `put the board's boot files (kernel, device trees, boot config) in ${bootDir}; the debian backend does not build them for ${profile.exampleConfig} yet (SKIFF_CONFIG=${profile.exampleConfig} skiff compile stops with what is missing)`,
     );
   }
   const extra = profile.bootSources(env, bootDir).map((s) => ({ ...s, files: listFiles(s.dir) }));
@@ -618,7 +619,7 @@ async function askOnTerminal(question: string): Promise<boolean> {
 async function confirmPlan(p: FlashPlan, opts: FlashOptions, s: Seams): Promise<void> {
   s.log(p.summary);
   // SKIFF_NO_INTERACTIVE is upstream's name for the same consent.
-  if (yes(s.env.SKIFF_YES) || (s.env.SKIFF_NO_INTERACTIVE ?? '') !== '') return;
+  if (yes(s.env.SKIFF_YES) || yes(s.env.SKIFF_NO_INTERACTIVE)) return;
   const interactive = opts.interactive ?? Boolean(process.stdin.isTTY);
   if (!interactive) {
     throw new SkiffError(
@@ -712,11 +713,19 @@ function flush(target: Target): void {
   }
 }
 
+/** The prompt may wait a while: the disk written must be the disk the person said yes to. */
+function recheckAfterConfirm(profile: FlashProfile, action: Action, p: FlashPlan, s: Seams): void {
+  const now = resolveTarget(profile, action, s);
+  const same = now.path === p.target.path && now.size === p.target.size && now.disk?.devno === p.target.disk?.devno && now.disk?.model === p.target.disk?.model;
+  if (!same) throw new SkiffError(`${p.target.given} changed while waiting for the confirmation (a card swapped?): nothing written`, 'run the command again');
+}
+
 /** Partition table, FAT boot, ext4 persist, then the boot files. Erases the whole target. */
 export async function format(profile: FlashProfile, opts: FlashOptions = {}): Promise<void> {
   const s = seams(opts);
   const p = plan(profile, 'format', opts);
   await confirmPlan(p, opts, s);
+  recheckAfterConfirm(profile, 'format', p, s);
   const [boot, persist] = writeTable(p, s);
   makeFat(p, boot!, s);
   makePersist(p, persist!, s);
@@ -732,6 +741,7 @@ export async function install(profile: FlashProfile, opts: FlashOptions = {}): P
   const s = seams(opts);
   const p = plan(profile, 'install', opts);
   await confirmPlan(p, opts, s);
+  recheckAfterConfirm(profile, 'install', p, s);
   copyBootFiles(p, p.boot!, s);
   flush(p.target);
   s.log(`done: boot files installed on ${p.target.given}; persist untouched`);

@@ -17,6 +17,7 @@ export class Session {
   private worker!: Worker;
   private remote!: Comlink.Remote<PlaygroundApi>;
   private booted?: { imageBase: string; fastBoot: boolean };
+  private cutting?: Promise<BootResult>;
   private readonly fit = new FitAddon();
   private outputListeners = new Set<(text: string) => void>();
   private readonly decoder = new TextDecoder();
@@ -58,8 +59,15 @@ export class Session {
    * seen to leave the guest's shell stalled on its next command; one restore per worker, as on a
    * page load, has not been. `cold` skips the saved state for this boot.
    */
-  async powerCut(cold = false): Promise<BootResult> {
-    const { imageBase, fastBoot } = this.booted!;
+  powerCut(cold = false): Promise<BootResult> {
+    // One cut at a time: a second press while the first boots waits for it instead of killing it.
+    this.cutting ??= this.cutAndBoot(cold).finally(() => (this.cutting = undefined));
+    return this.cutting;
+  }
+
+  private async cutAndBoot(cold: boolean): Promise<BootResult> {
+    if (!this.booted) throw new Error('the machine has not been started yet');
+    const { imageBase, fastBoot } = this.booted;
     await this.remote.halt();
     this.remote[Comlink.releaseProxy]();
     this.worker.terminate();

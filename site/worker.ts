@@ -52,13 +52,13 @@ class Playground {
     return { status: 'running', image };
   }
 
-  private async start(disk: ArrayBuffer, cold = false): Promise<void> {
+  private async start(disk: ArrayBuffer): Promise<void> {
     const events = this.events!;
     const { image, manifest } = this.loaded!;
     const id = imageId(manifest);
     this.disk = disk;
     this.sync = new DiskSync(this.store!, () => this.disk!, (chunks, at) => events.persisted({ chunks, at, storedBytes: this.store!.storedBytes }));
-    const state = this.fastBoot && !cold ? await this.states.load(id).catch(() => undefined) : undefined;
+    const state = this.fastBoot ? await this.states.load(id).catch(() => undefined) : undefined;
     const started = performance.now();
     events.booting(state ? 'fast' : 'cold');
     const machine = new V86Machine({
@@ -67,7 +67,7 @@ class Playground {
       wasmPath: wasmUrl,
       state,
       onDiskWrite: this.sync.written,
-      onSnapshotPoint: this.fastBoot && !state && !cold
+      onSnapshotPoint: this.fastBoot && !state
         ? async (m) => {
             const saved = await m.saveState();
             events.stateSaved(await this.states.save(id, saved));

@@ -47,7 +47,7 @@ describe('skiff boards on the project\'s layers', () => {
   it('shows the blocker of a layer that cannot build offline', () => {
     const pi4 = row('pi/4')!;
     expect(pi4.chain).toEqual(['skiff/moduleimg', 'pi/common', 'pi/4x64', 'pi/4']);
-    expect(pi4.offline).toBe('no: set SKIFF_RPI_FIRMWARE_DIR');
+    expect(pi4.offline).toBe('no: needs SKIFF_RPI_FIRMWARE_DIR');
     expect(pi4.blocker).toBe(debianSettings('pi/4').OFFLINE_BLOCKER);
     for (const b of projectBoards) {
       const s = debianSettings(b.layer);
@@ -147,7 +147,7 @@ describe('skiff boards on a scratch tree', () => {
 
   it('builds each row from the layer\'s resolved stack', () => {
     expect(get('fam/one')).toMatchObject({ board: 'Board One', arch: 'armhf', bootloader: 'u-boot-sunxi One', kernel: 'multi_v7_defconfig', offline: 'yes', chain: ['fam/common', 'fam/one'] });
-    expect(get('fam/two')).toMatchObject({ offline: 'no: set SKIFF_FAM_BLOB_DIR', blocker: 'the vendor blob is not in Debian: set SKIFF_FAM_BLOB_DIR to its folder' });
+    expect(get('fam/two')).toMatchObject({ offline: 'no: needs SKIFF_FAM_BLOB_DIR', blocker: 'the vendor blob is not in Debian: set SKIFF_FAM_BLOB_DIR to its folder' });
     expect(get('fam/three')).toMatchObject({ offline: 'no: vendor firmware is missing', blocker: 'vendor firmware is missing; ask the vendor' });
     expect(get('vm/rootfs')!.offline).toMatch(/^no: root filesystem only \(BOOT_METHOD=container\)/);
     expect(get('fam/one')!.blocker).toBeUndefined();

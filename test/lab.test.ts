@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/qemu.ts';
 import { readLab } from '../harness/lab.ts';
 import { SerialTarget } from '../harness/targets/serial.ts';
@@ -42,11 +42,12 @@ describe('the serial target, exercised without a board', () => {
     sshPort = await freePort();
     // The "board": QEMU with its serial port on a socket that socat turns into a real pty, as a
     // USB serial adapter would be; power on and off are shell commands, as a USB relay would be.
+    // Without -no-reboot a guest `reboot` restarts in place, as a board does.
     fs.writeFileSync(
       path.join(dir, 'on.sh'),
       `set -e
 [ -f ${dir}/persist.img ] || truncate -s 256M ${dir}/persist.img
-qemu-system-x86_64 -m 256 -display none -monitor none -no-reboot -kernel ${image}/bzImage -initrd ${image}/initramfs.cpio.gz \\
+qemu-system-x86_64 -m 256 -display none -monitor none -kernel ${image}/bzImage -initrd ${image}/initramfs.cpio.gz \\
   -drive file=${dir}/persist.img,if=virtio,format=raw -netdev user,id=n0,hostfwd=tcp:127.0.0.1:${sshPort}-:22 -device virtio-net-pci,netdev=n0 \\
   -device virtio-rng-pci -serial unix:${dir}/serial.sock,server=on,wait=off -daemonize -pidfile ${dir}/qemu.pid
 socat pty,raw,echo=0,link=${dir}/tty unix-connect:${dir}/serial.sock < /dev/null > /dev/null 2>&1 &
@@ -66,6 +67,12 @@ echo $! > ${dir}/socat.pid
       `targets:\n  lab-board:\n    kind: serial\n    serial: { device: ${dir}/tty, baud: 115200 }\n    power: { on: "sh ${dir}/on.sh", off: "sh ${dir}/off.sh" }\n    ssh: { host: 127.0.0.1, port: ${sshPort}, user: root }\nscenarios: [${dir}/scenarios.mts]\n`,
     );
   }, 20 * 60_000);
+
+  afterAll(() => {
+    // Whatever a failed test left running: the "board" off, its disk and tty gone.
+    if (dir) spawnSync('sh', [path.join(dir, 'off.sh')]);
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it('runs the scenarios over a real pty with serialport, power by commands and SSH by ssh2', async () => {
     const report = tempDir();

@@ -24,7 +24,9 @@ export class SerialTarget implements Target {
   readonly name: string;
 
   private power(which: 'on' | 'off'): void {
-    const r = spawnSync('sh', ['-c', this.spec.power[which]], { encoding: 'utf8' });
+    // Bounded: a relay command that hangs must not hang the harness (nor its Ctrl-C handling).
+    const r = spawnSync('sh', ['-c', this.spec.power[which]], { encoding: 'utf8', timeout: 60_000 });
+    if (r.error) throw new Error(`power ${which} command did not finish (${r.error.message}): ${this.spec.power[which]}`);
     if (r.status !== 0) throw new Error(`power ${which} command failed (exit ${r.status}): ${this.spec.power[which]}\n${r.stderr}`);
   }
 
@@ -74,7 +76,13 @@ export class SerialTarget implements Target {
   }
 
   async powerCycle(hard: boolean): Promise<BootInfo> {
-    if (this.port?.isOpen && !hard) await this.console.run('sync', 30_000).catch(() => undefined);
+    if (!hard && this.port?.isOpen && !this.vanished) {
+      // A reboot is the board's own: the tty stays, the power is not touched.
+      this.console.skipAll();
+      const started = Date.now();
+      this.console.send('reboot\n');
+      return waitForBoot(this.console, started);
+    }
     this.power('off');
     await new Promise((r) => setTimeout(r, 500));
     // A tty that went away with the power (a pty, an adapter powered by the board) is reopened when it is back.
@@ -90,13 +98,17 @@ export class SerialTarget implements Target {
 
   ssh(command: string, auth: { user: string; privateKey?: string; password?: string }): Promise<string> {
     const s = this.spec.ssh!;
-    const privateKey = auth.privateKey ?? (s.key ? fs.readFileSync(s.key, 'utf8') : undefined);
+    // The lab's key only when the caller brings no credentials: a password attempt stays one.
+    const privateKey = auth.privateKey ?? (!auth.password && s.key ? fs.readFileSync(s.key, 'utf8') : undefined);
     return sshExec({ host: s.host, port: s.port, user: auth.user, privateKey, password: auth.password }, command);
   }
 
   async close(): Promise<void> {
     try {
       this.power('off');
+    } catch (err) {
+      // Said, not thrown: the run's results and reports still matter.
+      process.stderr.write(`${this.name}: ${(err as Error).message}\n`);
     } finally {
       await this.closePort();
       this.relay.attach(undefined);

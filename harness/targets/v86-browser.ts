@@ -61,22 +61,26 @@ export class V86BrowserTarget implements Target {
         return () => this.listeners.delete(l);
       },
     });
+    // A crashed tab or a closed browser fails the waits at once instead of after their timeouts.
+    page.on('crash', () => this.console.lost(new Error('the playground tab crashed')));
+    this.browser.on('disconnected', () => this.console.lost(new Error('Chromium went away')));
     this.page = page;
     return page;
   }
 
   async powerCycle(hard: boolean): Promise<BootInfo> {
-    const started = Date.now();
     if (!this.page) {
       const page = await this.open();
       this.console.skipAll();
+      const started = Date.now();
       await page.goto(this.site!.url);
-    } else {
-      if (!hard) await this.console.run('sync', 30_000).catch(() => undefined);
-      this.console.skipAll();
-      // Cold, as the in-tab panel does: the harness proves real boots (fast boot has its own e2e test).
-      await this.page.evaluate(() => (window as unknown as { skiff: PageSession }).skiff.powerCut(true));
+      return waitForBoot(this.console, started);
     }
+    if (!hard) await this.console.run('sync', 30_000).catch(() => undefined);
+    this.console.skipAll();
+    const started = Date.now();
+    // Cold, as the in-tab panel does: the harness proves real boots (fast boot has its own e2e test).
+    await this.page.evaluate(() => (window as unknown as { skiff: PageSession }).skiff.powerCut(true));
     return waitForBoot(this.console, started);
   }
 
