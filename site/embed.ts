@@ -28,7 +28,11 @@ class SkiffTerminal extends HTMLElement {
         void this.runDemo();
       },
     });
-    void this.session.boot(image, this.getAttribute('fast-boot') !== 'off');
+    const session = this.session;
+    void session.boot(image, this.getAttribute('fast-boot') !== 'off').then((r) => {
+      // Busy (another tab runs this store) or damaged: say it where the reader looks.
+      if (r.status !== 'running') session.terminal.writeln(r.problem ?? r.status);
+    });
   }
 
   private async runDemo(): Promise<void> {

@@ -27,6 +27,12 @@ const session = new Session($('terminal'), {
 async function boot(booting = () => session.boot(IMAGE_BASE, fastBoot.checked)) {
   const result = await booting();
   if (result.image) $('status-image').textContent = `image: SkiffOS ${result.image.version}, Linux ${result.image.kernel}, ${result.image.chain.join(',')}`;
+  if (result.status === 'busy') {
+    document.body.dataset.busy = '1';
+    $('progress-text').textContent = result.problem ?? '';
+    session.terminal.writeln(`\r\n${result.problem}`);
+    return;
+  }
   if (result.status === 'damaged') {
     document.body.dataset.damaged = '1';
     $('damaged-problem').textContent = result.problem ?? '';

@@ -18,7 +18,7 @@ export interface SessionEvents {
 }
 
 export interface BootResult {
-  status: 'running' | 'damaged';
+  status: 'running' | 'damaged' | 'busy';
   problem?: string;
   image?: { version: string; kernel: string; chain: string[] };
 }
@@ -42,6 +42,10 @@ class Playground {
     this.loaded ??= await fetchImage(imageBase, (l, t) => events.download(l, t));
     const m = this.loaded.manifest;
     const image = { version: m.skiff, kernel: m.kernel.release, chain: m.chain };
+    // One machine per persist store: a second tab saving its own chunk map would corrupt ours.
+    if (!(await this.holdStoreLock())) {
+      return { status: 'busy', problem: 'SkiffOS is already running in another tab of this browser: use that tab, or close it and reload this one.', image };
+    }
     this.store = new PersistStore(new IndexedDbBackend());
     const opened = await this.store.open();
     if (opened.status === 'damaged') {
@@ -50,6 +54,22 @@ class Playground {
     }
     await this.start(opened.disk);
     return { status: 'running', image };
+  }
+
+  private lockHeld = false;
+
+  /** Holds the store's lock until this worker ends (a power cut's old worker lets go as it is terminated). */
+  private holdStoreLock(waitMs = 10_000): Promise<boolean> {
+    if (this.lockHeld || !navigator.locks) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      navigator.locks
+        .request('skiff-persist', { signal: AbortSignal.timeout(waitMs) }, () => {
+          this.lockHeld = true;
+          resolve(true);
+          return new Promise<never>(() => {});
+        })
+        .catch(() => resolve(false));
+    });
   }
 
   private async start(disk: ArrayBuffer): Promise<void> {
