@@ -1,21 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { PreviewServer } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { StaticSite } from '../harness/browser.ts';
 import { PROJECT } from '../test/support/tree.ts';
 import { skiffAsync } from '../test/support/image.ts';
 import { buildSite, launch, serveSite, terminalText, typeAndWait } from './support.ts';
 
 let browser: Browser;
 let context: BrowserContext;
-let server: PreviewServer;
+let site: StaticSite;
 let url = '';
 const artifacts = path.join(PROJECT, 'test-results');
 
 beforeAll(async () => {
   await buildSite();
-  ({ url, server } = await serveSite());
+  site = await serveSite();
+  url = site.url;
   browser = await launch();
   // One profile for the whole file: IndexedDB (persist, saved states) carries over between loads.
   context = await browser.newContext({ viewport: { width: 1200, height: 760 }, acceptDownloads: true });
@@ -28,7 +29,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await server?.close();
+  await site?.close();
 });
 
 async function openPlayground() {

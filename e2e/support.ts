@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { build, preview, type PreviewServer } from 'vite';
+import { build } from 'vite';
+import { serveSite as serveDist, type StaticSite } from '../harness/browser.ts';
 import { buildImage } from '../test/support/image.ts';
 import { PROJECT } from '../test/support/tree.ts';
 
@@ -12,10 +13,9 @@ export async function buildSite(): Promise<void> {
   await build({ configFile: path.join(PROJECT, 'vite.config.ts'), logLevel: 'warn' });
 }
 
-/** Serves dist/ on 127.0.0.1 like any static host would. */
-export async function serveSite(): Promise<{ url: string; server: PreviewServer }> {
-  const server = await preview({ configFile: path.join(PROJECT, 'vite.config.ts'), preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' });
-  return { url: server.resolvedUrls!.local[0]!, server };
+/** Serves dist/ on 127.0.0.1 like any static host would (the harness's server, as v86-browser uses). */
+export function serveSite(): Promise<StaticSite> {
+  return serveDist(path.join(PROJECT, 'dist'));
 }
 
 /** Everything the page's terminal has shown, as text. */
