@@ -22,6 +22,7 @@ const BASE: HostNeed[] = [
   { what: 'libelf headers', file: '/usr/include/libelf.h', pkg: 'libelf-dev' },
   { what: 'OpenSSL headers', file: '/usr/include/openssl/ssl.h', pkg: 'libssl-dev' },
   { what: 'cpio', program: 'cpio', pkg: 'cpio' },
+  { what: 'patch (kernel_patches/)', program: 'patch', pkg: 'patch' },
   { what: 'xz', program: 'xz', pkg: 'xz-utils' },
   { what: 'kernel source', file: '/usr/src/linux-source-6.1.tar.xz', pkg: 'linux-source-6.1' },
   { what: 'e2fsprogs (mke2fs, e2fsck)', program: 'mke2fs', pkg: 'e2fsprogs' },
@@ -35,6 +36,14 @@ export function hostNeeds(arch?: ArchInfo, bootMethod?: string, squashfs = false
   if (squashfs) needs.push({ what: 'mksquashfs', program: 'mksquashfs', pkg: 'squashfs-tools' });
   if (arch?.crossCompile) needs.push({ what: `${arch.debian} cross compiler`, program: `${arch.crossCompile}gcc`, pkg: arch.compilerPackage });
   if (bootMethod === 'v86') needs.push({ what: 'SeaBIOS for v86', file: '/usr/share/seabios/bios.bin', pkg: 'seabios' });
+  if (bootMethod?.startsWith('uboot-')) {
+    // The card image: a U-Boot script, the partition table and the two file systems.
+    needs.push(
+      { what: 'mkimage', program: 'mkimage', pkg: 'u-boot-tools' },
+      { what: 'sfdisk', file: '/usr/sbin/sfdisk', pkg: 'fdisk' },
+      { what: 'mtools (mformat, mcopy)', program: 'mcopy', pkg: 'mtools' },
+    );
+  }
   if (bootMethod === 'qemu') {
     const q = QEMU_SYSTEM[arch?.debian ?? 'amd64'] ?? QEMU_SYSTEM.amd64!;
     needs.push({ what: `QEMU for ${arch?.debian ?? 'amd64'}`, program: q.binary, pkg: q.pkg });

@@ -16,6 +16,8 @@ const SOURCE_TARBALL = `/usr/src/${KERNEL_SOURCE_PACKAGE}.tar.xz`;
 
 export interface KernelPlan {
   arch: ArchInfo;
+  /** Layers' kernel_patches/ folders, in stack order; their *.patch files apply in name order. */
+  patches?: { layer: string; path: string }[];
   /** A config make target of the kernel tree: tinyconfig, defconfig, multi_v7_defconfig, ... */
   defconfig: string;
   image: string;
@@ -63,6 +65,57 @@ async function extractSource(dir: string, version: string, progress: Progress): 
   fs.writeFileSync(path.join(tmp, '.complete'), version);
   fs.renameSync(tmp, dir);
   return tree;
+}
+
+interface KernelPatch {
+  layer: string;
+  file: string;
+  text: string;
+}
+
+/** The *.patch files of the layers' kernel_patches/ folders: stack order, then name order. */
+function readPatches(dirs: { layer: string; path: string }[] = []): KernelPatch[] {
+  return dirs.flatMap((d) =>
+    fs
+      .readdirSync(d.path)
+      .filter((f) => f.endsWith('.patch'))
+      .sort()
+      .map((f) => ({ layer: d.layer, file: path.join(d.path, f), text: fs.readFileSync(path.join(d.path, f), 'utf8') })),
+  );
+}
+
+/**
+ * The source tree with the layers' patches applied: a hard-linked copy of the extracted source
+ * (GNU patch writes changed files anew, so the shared tree is never touched), one per patch set.
+ */
+async function patchedSource(ctx: Context, version: string, patches: KernelPatch[], progress: Progress): Promise<string> {
+  const base = await kernelSource(ctx, version, progress);
+  if (patches.length === 0) return base;
+  const key = sha256(JSON.stringify(patches.map((p) => p.text))).slice(0, 16);
+  const dir = path.join(cacheDir(ctx), 'kernel', `source-${version}-patched-${key}`);
+  return withCacheLock(dir, (pid) => progress.tick(`waiting for process ${pid}, which is patching the kernel source`, 0, true), async () => {
+    const tree = path.join(dir, KERNEL_SOURCE_PACKAGE);
+    if (fs.existsSync(path.join(dir, '.complete'))) return tree;
+    const tmp = `${dir}.partial`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    await run('cp', ['-al', base, path.join(tmp, KERNEL_SOURCE_PACKAGE)]);
+    for (const p of patches) {
+      progress.tick(`patching the kernel: ${p.layer}/kernel_patches/${path.basename(p.file)}`, 0, true);
+      try {
+        await run('patch', ['-p1', '--forward', '--batch', '--no-backup-if-mismatch', '-d', path.join(tmp, KERNEL_SOURCE_PACKAGE), '-i', p.file]);
+      } catch (err) {
+        fs.rmSync(tmp, { recursive: true, force: true });
+        throw new SkiffError(
+          `${p.file} (layer ${p.layer}) does not apply to ${KERNEL_SOURCE_PACKAGE} ${version}: ${(err as Error).message.split('\n').slice(-4).join(' ')}`,
+          'refresh the patch against this kernel source, or remove it from the layer\'s kernel_patches/',
+        );
+      }
+    }
+    fs.writeFileSync(path.join(tmp, '.complete'), patches.map((p) => p.file).join('\n'));
+    fs.renameSync(tmp, dir);
+    return tree;
+  });
 }
 
 /** Every symbol any Kconfig file of the tree defines, to tell a typo from a symbol the config dropped. */
@@ -118,22 +171,62 @@ function checkSymbols(asked: MergedConfig, finalConfig: string, tree: string): s
   return dropped;
 }
 
-/** Builds (or reuses) the kernel for a plan. Reuse is keyed by source version, arch, base config and fragments. */
+/**
+ * Builds (or reuses) the kernel for a plan. Reuse is keyed by source version, arch, base config and
+ * fragments, not by device trees: boards of one family (and a QEMU layer with the same config)
+ * share one kernel build, and each adds the device trees it names to that build.
+ */
 export async function buildKernel(ctx: Context, plan: KernelPlan, progress: Progress): Promise<KernelBuild> {
   const sourceVersion = await kernelSourceVersion();
   const fragmentText = renderConfig(plan.fragments);
-  const key = sha256(JSON.stringify([sourceVersion, plan.arch.kernelArch, plan.arch.crossCompile, plan.defconfig, plan.image, plan.dtbs, fragmentText])).slice(0, 16);
+  const patches = readPatches(plan.patches);
+  // Without patches the key is what it always was, so existing builds stay valid.
+  const patchKey = patches.length > 0 ? [patches.map((p) => p.text)] : [];
+  const key = sha256(JSON.stringify([sourceVersion, plan.arch.kernelArch, plan.arch.crossCompile, plan.defconfig, plan.image, fragmentText, ...patchKey])).slice(0, 16);
   const buildDir = path.join(cacheDir(ctx), 'kernel', `build-${plan.arch.debian}-${key}`);
-  return withCacheLock(buildDir, (pid) => progress.tick(`waiting for process ${pid}, which is building the same kernel`, 0, true), () =>
-    compileKernel(ctx, plan, progress, { sourceVersion, fragmentText, buildDir }),
-  );
+  return withCacheLock(buildDir, (pid) => progress.tick(`waiting for process ${pid}, which is building the same kernel`, 0, true), async () => {
+    const tree = () => patchedSource(ctx, sourceVersion, patches, progress);
+    const built = await compileKernel(ctx, plan, progress, { sourceVersion, fragmentText, buildDir, tree });
+    return { ...built, dtbs: await deviceTrees(ctx, plan, buildDir, tree, progress) };
+  });
+}
+
+const kbuildEnv = (ctx: Context) => ({
+  ...process.env,
+  KBUILD_BUILD_TIMESTAMP: new Date(Number(ctx.env.SOURCE_DATE_EPOCH ?? 0) * 1000).toUTCString(),
+  KBUILD_BUILD_USER: 'skiff',
+  KBUILD_BUILD_HOST: 'skiff',
+  KBUILD_BUILD_VERSION: '1',
+});
+
+/** The plan's device trees, compiled in the kernel's build tree on first use and kept next to the image. */
+async function deviceTrees(ctx: Context, plan: KernelPlan, buildDir: string, source: () => Promise<string>, progress: Progress): Promise<string[]> {
+  const names = plan.dtbs.map((d) => d.replace(/\.dts$/, '.dtb'));
+  const outDir = path.join(buildDir, 'out', 'dtbs');
+  const missing = names.filter((n) => !fs.existsSync(path.join(outDir, n)));
+  if (missing.length > 0) {
+    const tree = await source();
+    progress.tick(`device trees: ${missing.join(', ')}`, 0, true);
+    try {
+      await run('make', ['-C', tree, `O=${buildDir}`, `ARCH=${plan.arch.kernelArch}`, `CROSS_COMPILE=${plan.arch.crossCompile}`, ...missing], { env: kbuildEnv(ctx), logFile: path.join(buildDir, 'build.log') });
+    } catch (err) {
+      throw new SkiffError(`the kernel cannot build ${missing.join(', ')}: ${(err as Error).message.split('\n').slice(-3).join(' ')}`, 'check KERNEL_DTBS against arch/*/boot/dts of linux-source-6.1 (vendor subfolder included for arm64, e.g. rockchip/rk3328-rock64.dtb)');
+    }
+    for (const n of missing) {
+      fs.mkdirSync(path.dirname(path.join(outDir, n)), { recursive: true });
+      // Copied under a temporary name first: a half-copied tree is never taken for a built one.
+      fs.copyFileSync(path.join(buildDir, 'arch', srcArch(plan.arch), 'boot', 'dts', n), path.join(outDir, `${n}.partial`));
+      fs.renameSync(path.join(outDir, `${n}.partial`), path.join(outDir, n));
+    }
+  }
+  return names.map((n) => path.join(outDir, n));
 }
 
 async function compileKernel(
   ctx: Context,
   plan: KernelPlan,
   progress: Progress,
-  { sourceVersion, fragmentText, buildDir }: { sourceVersion: string; fragmentText: string; buildDir: string },
+  { sourceVersion, fragmentText, buildDir, tree: source }: { sourceVersion: string; fragmentText: string; buildDir: string; tree: () => Promise<string> },
 ): Promise<KernelBuild> {
   const outDir = path.join(buildDir, 'out');
   const resultFile = path.join(outDir, 'result.json');
@@ -142,16 +235,10 @@ async function compileKernel(
     progress.done(`reusing kernel ${cached.release} (source and merged config unchanged)`);
     return { ...cached, cached: true };
   }
-  const tree = await kernelSource(ctx, sourceVersion, progress);
+  const tree = await source();
   fs.mkdirSync(buildDir, { recursive: true });
   const log = path.join(buildDir, 'build.log');
-  const env = {
-    ...process.env,
-    KBUILD_BUILD_TIMESTAMP: new Date(Number(ctx.env.SOURCE_DATE_EPOCH ?? 0) * 1000).toUTCString(),
-    KBUILD_BUILD_USER: 'skiff',
-    KBUILD_BUILD_HOST: 'skiff',
-    KBUILD_BUILD_VERSION: '1',
-  };
+  const env = kbuildEnv(ctx);
   const make = (targets: string[], onLine?: (l: string) => void) =>
     run('make', ['-C', tree, `O=${buildDir}`, `ARCH=${plan.arch.kernelArch}`, `CROSS_COMPILE=${plan.arch.crossCompile}`, ...targets], { env, logFile: log, onLine });
 
@@ -164,8 +251,7 @@ async function compileKernel(
 
   const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
   let compiled = 0;
-  const targets = [plan.image, ...(plan.dtbs.length > 0 ? plan.dtbs.map((d) => d.replace(/\.dts$/, '.dtb')) : [])];
-  await make([`-j${jobs}`, ...targets], (line) => {
+  await make([`-j${jobs}`, plan.image], (line) => {
     if (/^\s+(CC|AS|LD|AR)\s/.test(line)) compiled++;
     progress.tick(`compiling the kernel: ${compiled} objects`);
   });
@@ -176,18 +262,10 @@ async function compileKernel(
   fs.mkdirSync(tmpOut, { recursive: true });
   const bootDir = path.join(buildDir, 'arch', srcArch(plan.arch), 'boot');
   fs.copyFileSync(path.join(bootDir, plan.image), path.join(tmpOut, plan.image));
-  const dtbs: string[] = [];
-  for (const dtb of plan.dtbs) {
-    const name = dtb.replace(/\.dts$/, '.dtb');
-    const dest = path.join(tmpOut, 'dtbs', name);
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.copyFileSync(path.join(bootDir, 'dts', name), dest);
-    dtbs.push(path.join(outDir, 'dtbs', name));
-  }
   fs.copyFileSync(path.join(buildDir, '.config'), path.join(tmpOut, 'config'));
   const result: KernelBuild = {
     image: path.join(outDir, plan.image),
-    dtbs,
+    dtbs: [],
     config: path.join(outDir, 'config'),
     release,
     sourceVersion,
