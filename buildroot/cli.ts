@@ -6,6 +6,7 @@ import { FRAGMENT_KINDS, renderSetting } from './fragments.ts';
 import { layerInfos, renderHelp } from './help.ts';
 import { describeResolution, resolveSelection, savedChain, selectConfig, writeWorkspace } from './workspace.ts';
 import { boardRows, renderMarkdown, renderText } from '../images/boards.ts';
+import { lockedBootloader } from '../images/bootloader.ts';
 import { compile as compileImages, lockedPackages, planBuild } from '../images/compile.ts';
 import { fixHostTools, hostNeeds, installCommand, missingNeeds } from '../images/doctor.ts';
 import { Progress } from '../images/progress.ts';
@@ -53,7 +54,7 @@ const USAGE: Record<string, string> = {
   cmd: 'skiff cmd <namespace>/<layer>/<command>\n  Runs a command a selected layer declares in metadata/commands (make <command> in its extensions/).',
   br: 'skiff br <target>\n  Runs a Buildroot make target in the workspace (buildroot backend).',
   test:
-    'skiff test --target v86|qemu|v86-browser [--scenario boot,persist,hostname,power-loss,ssh-keys] [--report DIR] [--image DIR]\nskiff test --lab lab.yaml --target <name> ...\n  Boots the workspace\'s image (or --image) on the target, or a lab file\'s target (a board on a serial\n  console), and runs the harness scenarios, plus --scenarios FILE, the lab file\'s and the layers\'\n  tests/scenarios.ts. --report writes junit.xml and report.md (with the console logs). Exit 1 when one fails.\n  v86-browser boots the image in the playground page in Chromium (run `npm run build` once first).',
+    'skiff test --target v86|qemu|v86-browser [--scenario boot,persist,hostname,power-loss,ssh-keys] [--report DIR] [--image DIR]\nskiff test --lab lab.yaml --target <name> ...\n  Boots the workspace\'s image (or --image) on the target, or a lab file\'s target (a board on a serial\n  console), and runs the harness scenarios, plus --scenarios FILE, the lab file\'s and the layers\'\n  tests/scenarios.ts. --report writes junit.xml and report.md (with the console logs). Exit 1 when one fails.\n  v86-browser boots the image in the playground page in Chromium (run `npm run build` once first).\n  qemu also boots a board whose layer names a QEMU model of it (QEMU_MACHINE), from its card image.',
 };
 
 export async function main(argv: string[], ctxIn?: Context): Promise<number> {
@@ -266,6 +267,9 @@ async function lock(ctx: Context, args: Args): Promise<number> {
   const progress = new Progress(1);
   progress.step(`Debian packages for ${plan.arch.debian}`);
   const { packages } = await lockedPackages(ctx, r, plan, progress, args.flags.has('--update'));
+  // A board's U-Boot package is locked next to them (taken apart for the card, never installed).
+  const boot = plan.card?.bootloader;
+  if (boot) packages.push(await lockedBootloader(ctx, plan.arch.debian, boot.pkg, progress, args.flags.has('--update')));
   for (const p of packages) process.stdout.write(`${p.name.padEnd(28)} ${p.version.padEnd(28)} ${p.sha256.slice(0, 16)}\n`);
   return 0;
 }

@@ -88,8 +88,10 @@ function emulatorTarget(kind: string, image: string, name: string): { target: Ta
   if (!fs.existsSync(manifestFile)) {
     throw new SkiffError(`no image in ${image}`, `build one: SKIFF_CONFIG=${spec.build} skiff configure compile (in the workspace whose images/out/ folder this is)`);
   }
-  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { bootMethod: string; chain: string[]; layers?: { path: string }[] };
-  if (manifest.bootMethod !== spec.bootMethod) {
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { bootMethod: string; chain: string[]; layers?: { path: string }[]; board?: { qemuMachine?: string } };
+  // A board whose layer names a QEMU model of it boots in QEMU from its card image.
+  const boardInQemu = kind === 'qemu' && Boolean(manifest.board?.qemuMachine);
+  if (manifest.bootMethod !== spec.bootMethod && !boardInQemu) {
     throw new SkiffError(`${image} holds ${manifest.chain.join(',')} (boots with ${manifest.bootMethod}), not an image for --target ${kind}`, `build ${spec.build} in a workspace and pass it: SKIFF_WORKSPACE=<name> skiff test --target ${kind}`);
   }
   return { target: spec.make(image, name), manifest };

@@ -6,9 +6,9 @@ import { QEMU_SYSTEM } from '../images/arch.ts';
 import type { SerialPort } from './console.ts';
 
 export interface QemuOptions {
-  /** images/out/<workspace>/ of a virt/qemu build. */
+  /** images/out/<workspace>/ of a virt/qemu build, or of a board whose layer names a QEMU_MACHINE. */
   imageDir: string;
-  /** Raw persist disk file; created blank (sparse) when missing. */
+  /** Raw persist disk file, created blank (sparse) when missing; for a board, the copy of its card. */
   disk: string;
   diskBytes?: number;
   memoryMB?: number;
@@ -28,6 +28,45 @@ export function freePort(): Promise<number> {
   });
 }
 
+interface BootManifest {
+  arch: string;
+  board?: { card: string; qemuMachine?: string; qemuMemoryMB?: number };
+}
+
+/** A virt/qemu image: kernel and initramfs given to QEMU, persist on a virtio disk. */
+function virtArgs(machine: string[], options: QemuOptions, common: string[], fwd: string): string[] {
+  if (!fs.existsSync(options.disk)) {
+    fs.mkdirSync(path.dirname(options.disk), { recursive: true });
+    fs.writeFileSync(options.disk, '');
+    fs.truncateSync(options.disk, options.diskBytes ?? 256 * 1024 * 1024);
+  }
+  const kernel = ['bzImage', 'Image', 'zImage'].find((k) => fs.existsSync(path.join(options.imageDir, k))) ?? 'bzImage';
+  return [
+    ...machine,
+    ...common,
+    '-kernel', path.join(options.imageDir, kernel),
+    '-initrd', path.join(options.imageDir, 'initramfs.cpio.gz'),
+    '-drive', `file=${options.disk},if=virtio,format=raw`,
+    '-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0',
+    '-device', 'virtio-rng-pci',
+  ];
+}
+
+/**
+ * A board image booted as the board would: QEMU's model of the board (or its SoC) reads the whole
+ * card, its boot ROM runs U-Boot's SPL from the card, and U-Boot loads the boot partition. The
+ * card is copied once to `disk`, so the built image stays pristine and persist lives in the copy.
+ */
+function boardArgs(manifest: BootManifest, options: QemuOptions, common: string[], fwd: string): string[] {
+  const board = manifest.board!;
+  if (!board.qemuMachine) throw new Error(`${options.imageDir} is a board image without a QEMU model of the board (QEMU_MACHINE in its layer)`);
+  if (!fs.existsSync(options.disk)) {
+    fs.mkdirSync(path.dirname(options.disk), { recursive: true });
+    fs.copyFileSync(path.join(options.imageDir, board.card), options.disk);
+  }
+  return ['-M', board.qemuMachine, ...common, '-drive', `file=${options.disk},if=sd,format=raw`, '-nic', `user${fwd}`];
+}
+
 /** QEMU (TCG) running a SkiffOS image: serial console on stdio, user networking bound to 127.0.0.1. */
 export class QemuMachine implements SerialPort {
   private readonly child: ChildProcess;
@@ -35,30 +74,14 @@ export class QemuMachine implements SerialPort {
   readonly exited: Promise<number | null>;
 
   constructor(readonly options: QemuOptions) {
-    const manifest = JSON.parse(fs.readFileSync(path.join(options.imageDir, 'manifest.json'), 'utf8')) as { arch: string };
+    const manifest = JSON.parse(fs.readFileSync(path.join(options.imageDir, 'manifest.json'), 'utf8')) as BootManifest;
     const system = QEMU_SYSTEM[manifest.arch];
     if (!system) throw new Error(`no QEMU for architecture ${manifest.arch}`);
-    if (!fs.existsSync(options.disk)) {
-      fs.mkdirSync(path.dirname(options.disk), { recursive: true });
-      fs.writeFileSync(options.disk, '');
-      fs.truncateSync(options.disk, options.diskBytes ?? 256 * 1024 * 1024);
-    }
-    const kernel = ['bzImage', 'Image', 'zImage'].find((k) => fs.existsSync(path.join(options.imageDir, k))) ?? 'bzImage';
     const fwd = options.sshPort ? `,hostfwd=tcp:127.0.0.1:${options.sshPort}-:22` : '';
-    this.child = spawn(
-      system.binary,
-      [
-        ...system.machine,
-        '-m', String(options.memoryMB ?? 256),
-        '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
-        '-kernel', path.join(options.imageDir, kernel),
-        '-initrd', path.join(options.imageDir, 'initramfs.cpio.gz'),
-        '-drive', `file=${options.disk},if=virtio,format=raw`,
-        '-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0',
-        '-device', 'virtio-rng-pci',
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    // A board model may insist on its real memory size (orangepi-pc: exactly 1 GiB).
+    const memoryMB = manifest.board?.qemuMemoryMB ?? options.memoryMB ?? 256;
+    const common = ['-m', String(memoryMB), '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot'];
+    this.child = spawn(system.binary, manifest.board ? boardArgs(manifest, options, common, fwd) : virtArgs(system.machine, options, common, fwd), { stdio: ['pipe', 'pipe', 'pipe'] });
     const emit = (d: Buffer) => {
       const chunk = d.toString('latin1');
       for (const l of this.listeners) l(chunk);

@@ -31,9 +31,10 @@ export class TargetApt {
   constructor(
     ctx: Context,
     readonly arch: string,
+    suite?: string,
   ) {
-    this.root = path.join(cacheDir(ctx), 'apt', arch);
-    this.sources = debianSources(ctx.env);
+    this.root = path.join(cacheDir(ctx), 'apt', suite ? `${arch}-${suite}` : arch);
+    this.sources = debianSources(ctx.env, suite);
     this.config = path.join(this.root, 'apt.conf');
     for (const d of ['state/lists/partial', 'cache/archives/partial', 'sources.list.d', 'preferences.d']) fs.mkdirSync(path.join(this.root, d), { recursive: true });
     const status = path.join(this.root, 'state/status');

@@ -112,12 +112,12 @@ const COLUMNS: [keyof BoardRow, string][] = [
 
 /** What the table cannot say in a cell; update it when the backend builds board images. */
 export const BOARDS_NOTE =
-  'offline: `yes` when the debian backend accepts the layer stack with Debian bookworm alone, else what it would need from you ' +
+  'offline: `yes` when the debian backend accepts the layer stack with Debian alone, else what it would need from you ' +
   '(the full `OFFLINE_BLOCKER` is in `skiff boards --json`); the backend does not take such inputs yet, so those builds stop ' +
-  'early with that message. So far images are built and booted only for the machines with a boot test ' +
-  '(v86, QEMU on x86_64, arm64 and armhf); no ARM or RISC-V board gets a bootable SD card or disk image yet, so `yes` for a board ' +
-  'means only that nothing blocks its build plan. boot-tested: how the test suite boots that image; `no` means this project ' +
-  'has never booted it.';
+  'early with that message. For a U-Boot board, `yes` means `skiff compile` writes its card image (`sdcard.img`: U-Boot from ' +
+  "Debian's package, the boot partition, persist); `npm run build:all-boards` builds them all, and `npm test` builds and checks " +
+  'the cards of `orangepi/zero` and `pine64/rock64`. EFI and BIOS machines get a kernel and initramfs, not yet a disk image. ' +
+  'boot-tested: how the test suite boots that image; `no` means this project has never booted it.';
 
 /** Word-wraps a paragraph at `width` columns (the README keeps its lines short). */
 function wrap(text: string, width = 100): string {

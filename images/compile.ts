@@ -13,6 +13,8 @@ import { type LockedPackage, TargetApt, fetchPackages, sha256File } from './apt.
 import { type ArchInfo, archInfo } from './arch.ts';
 import { packCpio } from './cpio.ts';
 import { hostNeeds, requireHostTools } from './doctor.ts';
+import { BOARD_BOOT_METHODS, type CardPlan, planCard, writeBoardImage } from './board-image.ts';
+import { fetchBootloader } from './bootloader.ts';
 import { buildKernel, type KernelBuild } from './kernel.ts';
 import { withCacheLock } from './cachelock.ts';
 import { lockPath, readLock, writeLock } from './lock.ts';
@@ -26,6 +28,8 @@ import { addUsers } from './users.ts';
 export interface BuildPlan {
   arch: ArchInfo;
   bootMethod: string;
+  /** U-Boot boards: the card and its bootloader, checked before anything is built. */
+  card?: CardPlan;
   defconfig: string;
   image: string;
   dtbs: string[];
@@ -49,9 +53,11 @@ export function planBuild(r: Resolution): BuildPlan {
   for (const key of ['KERNEL_DEFCONFIG', 'KERNEL_IMAGE']) {
     if (!settings[key]) throw new SkiffError(`no layer of ${chain} sets ${key}`, `set ${key} in the board or machine layer's debian/config`);
   }
+  const bootMethod = settings.BOOT_METHOD ?? 'none';
   return {
     arch,
-    bootMethod: settings.BOOT_METHOD ?? 'none',
+    bootMethod,
+    card: BOARD_BOOT_METHODS.has(bootMethod) ? planCard(settings, chain) : undefined,
     defconfig: settings.KERNEL_DEFCONFIG!,
     image: settings.KERNEL_IMAGE!,
     dtbs: (settings.KERNEL_DTBS ?? '').split(/\s+/).filter(Boolean),
@@ -76,17 +82,18 @@ const rel = (ctx: Context, p: string) => (path.isAbsolute(p) && p.startsWith(ctx
 export async function lockedPackages(ctx: Context, r: Resolution, plan: BuildPlan, progress: Progress, forceUpdate = false) {
   const wanted = r.configuration.debianPackages;
   const requested = [...new Set(wanted.map((p) => p.name))].sort();
+  const suite = plan.settings.DEBIAN_SUITE || undefined;
   let entry = readLock(ctx).arches[plan.arch.debian];
   const warnings: string[] = [];
-  if (forceUpdate || !entry || JSON.stringify(entry.requested) !== JSON.stringify(requested)) {
-    progress.tick(`resolving ${requested.length} packages for ${plan.arch.debian} against the Debian mirror`, 0, true);
-    const apt = new TargetApt(ctx, plan.arch.debian);
+  if (forceUpdate || !entry || JSON.stringify(entry.requested) !== JSON.stringify(requested) || entry.suite !== suite) {
+    progress.tick(`resolving ${requested.length} packages for ${plan.arch.debian}${suite ? ` (${suite})` : ''} against the Debian mirror`, 0, true);
+    const apt = new TargetApt(ctx, plan.arch.debian, suite);
     const failures = await apt.update(progress);
     for (const f of failures) warnings.push(`package index unavailable, built without it: ${f}`);
     for (const w of warnings) progress.tick(`warning: ${w}`, 0, true);
     const packages = await apt.resolve(wanted);
     const before = new Map((entry?.packages ?? []).map((p) => [p.name, p.version]));
-    entry = { requested, packages };
+    entry = { requested, ...(suite ? { suite } : {}), packages };
     const updated = entry;
     // Read-modify-write under a lock: builds for other architectures may update the file too.
     await withCacheLock(lockPath(ctx), () => {}, async () => {
@@ -97,7 +104,7 @@ export async function lockedPackages(ctx: Context, r: Resolution, plan: BuildPla
     const changed = packages.filter((p) => before.get(p.name) !== p.version).map((p) => `${p.name} ${p.version}`);
     progress.tick(`images/debian-lock.json updated for ${plan.arch.debian}${changed.length ? `: ${changed.join(', ')}` : ''}`, 0, true);
   }
-  const debs = await fetchPackages(ctx, debianSources(ctx.env), entry.packages, progress);
+  const debs = await fetchPackages(ctx, debianSources(ctx.env, suite), entry.packages, progress);
   return { packages: entry.packages, debs, requested, warnings };
 }
 
@@ -112,6 +119,13 @@ export interface Manifest {
   kernel: { release: string; source: string; sourceVersion: string; defconfig: string; configSha256: string; dropped: string[] };
   packages: (Pick<LockedPackage, 'name' | 'version' | 'sha256'> & { arch: string })[];
   hostFiles: Record<string, string>;
+  /** Boards: the card image, the bootloader taken from Debian, and the QEMU machine that emulates the board, if any. */
+  board?: {
+    card: string;
+    bootloader?: { pkg: string; version: string; target: string; blobs: { file: string; offset: number }[]; bootStart: number };
+    qemuMachine?: string;
+    qemuMemoryMB?: number;
+  };
   outputs: Record<string, { size: number; sha256: string }>;
   warnings: string[];
 }
@@ -165,9 +179,12 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
 
   progress.step(`Debian packages (${plan.arch.debian})`);
   const pkgs = await lockedPackages(ctx, r, plan, progress);
+  // Fetched before the kernel is built, so a wrong U-Boot target fails in seconds, not after it.
+  const bootloader = plan.card?.bootloader && (await fetchBootloader(ctx, plan.arch.debian, plan.card.bootloader, progress));
+  if (bootloader) progress.tick(`bootloader: ${bootloader.pkg} ${bootloader.version}, ${bootloader.target}`, 0, true);
 
   progress.step(`kernel (${plan.defconfig} + layer fragments, ARCH=${plan.arch.kernelArch})`);
-  const kernel: KernelBuild = await buildKernel(ctx, { arch: plan.arch, defconfig: plan.defconfig, image: plan.image, dtbs: plan.dtbs, fragments: r.configuration.configs.kernel }, progress);
+  const kernel: KernelBuild = await buildKernel(ctx, { arch: plan.arch, defconfig: plan.defconfig, image: plan.image, dtbs: plan.dtbs, fragments: r.configuration.configs.kernel, patches: r.configuration.patches.kernel }, progress);
 
   progress.step('root filesystem');
   const epoch = sourceDateEpoch(ctx);
@@ -208,13 +225,24 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   const tmp = `${final}.partial`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
-  fs.copyFileSync(kernel.image, path.join(tmp, plan.image));
-  for (const dtb of kernel.dtbs) {
-    const dest = path.join(tmp, 'dtbs', path.relative(path.join(path.dirname(kernel.image), 'dtbs'), dtb));
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.copyFileSync(dtb, dest);
+  const dtbs = kernel.dtbs.map((file) => ({ file, rel: path.relative(path.join(path.dirname(kernel.image), 'dtbs'), file) }));
+  let board: Manifest['board'];
+  if (plan.card) {
+    // A board boots from its card: the kernel, initramfs and device trees live in boot/ only.
+    const written = await writeBoardImage(
+      { out: tmp, arch: plan.arch, bootMethod: plan.bootMethod, settings: plan.settings, chain: r.chain.join(','), epoch, boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs, dtbs }, card: plan.card, bootloader },
+      progress,
+    );
+    const memory = plan.settings.QEMU_MEMORY ? Number(plan.settings.QEMU_MEMORY) : undefined;
+    board = { card: path.basename(written.card), bootloader: written.bootloader, qemuMachine: plan.settings.QEMU_MACHINE, ...(memory ? { qemuMemoryMB: memory } : {}) };
+  } else {
+    fs.copyFileSync(kernel.image, path.join(tmp, plan.image));
+    for (const d of dtbs) {
+      fs.mkdirSync(path.dirname(path.join(tmp, 'dtbs', d.rel)), { recursive: true });
+      fs.copyFileSync(d.file, path.join(tmp, 'dtbs', d.rel));
+    }
+    fs.writeFileSync(path.join(tmp, 'initramfs.cpio.gz'), initramfs);
   }
-  fs.writeFileSync(path.join(tmp, 'initramfs.cpio.gz'), initramfs);
   if (squashfs) fs.renameSync(squashfs, path.join(tmp, 'rootfs.squashfs'));
   const hostFiles: Record<string, string> = {};
   if (plan.bootMethod === 'v86') {
@@ -244,6 +272,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     },
     packages: pkgs.packages.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, arch: plan.arch.debian })),
     hostFiles,
+    ...(board ? { board } : {}),
     outputs,
     warnings: [...pkgs.warnings, ...kernel.dropped.map((d) => `kernel dropped ${d}`)],
   };

@@ -55,7 +55,51 @@ export const PI: FlashProfile = {
   },
 };
 
-export const PROFILES: Record<string, FlashProfile> = { pi: PI };
+/**
+ * Families booted by U-Boot from Debian's packages: the build's boot/ folder is complete, and its
+ * bootloader/ folder says which blobs go before the first partition.
+ */
+function ubootFamily(board: string, exampleConfig: string): FlashProfile {
+  return {
+    board,
+    layer: `${board}/common`,
+    deviceVariable: `${board.toUpperCase()}_SD`,
+    exampleConfig,
+    bootSizeMiB: 1024,
+    bootLabel: 'BOOT',
+    bootSources: () => [],
+  };
+}
+
+export const PROFILES: Record<string, FlashProfile> = {
+  pi: PI,
+  orangepi: ubootFamily('orangepi', 'orangepi/zero'),
+  bananapi: ubootFamily('bananapi', 'bananapi/m1'),
+  pine64: ubootFamily('pine64', 'pine64/rock64'),
+};
+
+/** The bootloader a build wrote next to its boot files: blobs at fixed offsets before partition 1. */
+export interface BootloaderLayout {
+  bootStart: number;
+  blobs: { file: string; offset: number; size: number; path: string }[];
+}
+
+export function bootloaderLayout(env: NodeJS.ProcessEnv): BootloaderLayout | undefined {
+  const dir = path.join(imagesDirOf(env), 'bootloader');
+  const file = path.join(dir, 'layout.json');
+  if (!fs.existsSync(file)) return undefined;
+  const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as { bootStart: number; blobs: { file: string; offset: number }[] };
+  return {
+    bootStart: raw.bootStart,
+    blobs: raw.blobs.map((b) => {
+      const p = path.join(dir, b.file);
+      if (!fs.existsSync(p)) throw new SkiffError(`${file} names ${b.file}, which is not in ${dir}`, 'build the image again: skiff compile');
+      return { ...b, path: p, size: fs.statSync(p).size };
+    }),
+  };
+}
+
+const imagesDirOf = (env: NodeJS.ProcessEnv) => env.SKIFF_IMAGES_DIR || outDir(contextFromEnv(env));
 
 function hasFirmware(dir: string): boolean {
   return isDir(dir) && fs.readdirSync(dir).some((f) => /^start.*\.elf$/.test(f));
@@ -391,14 +435,14 @@ function refuseIfInUse(target: Target, v: string, s: Seams): void {
 }
 
 /** Where a layout puts the partitions on a disk of `size` bytes. */
-export function planLayout(profile: FlashProfile, size: number, env: NodeJS.ProcessEnv): Layout {
+export function planLayout(profile: FlashProfile, size: number, env: NodeJS.ProcessEnv, bootOffset = MiB): Layout {
   const override = env.SKIFF_BOOT_SIZE_MIB;
   if (override !== undefined && !/^[1-9]\d*$/.test(override)) {
     throw new SkiffError(`SKIFF_BOOT_SIZE_MIB=${override} is not a whole number of MiB`, 'e.g. SKIFF_BOOT_SIZE_MIB=256');
   }
   const bootSize = (override ? Number(override) : profile.bootSizeMiB) * MiB;
-  // 1 MiB: upstream's first-partition alignment (parted 0%, genimage offset 1048576).
-  const bootOffset = MiB;
+  // 1 MiB by default: upstream's first-partition alignment (parted 0%, genimage offset 1048576);
+  // further out when the board's bootloader needs the room (Rockchip: 16 MiB).
   const persistOffset = bootOffset + bootSize;
   const persistSize = Math.floor((size - persistOffset) / MiB) * MiB;
   if (persistSize < MIN_PERSIST) {
@@ -514,7 +558,7 @@ function listFiles(dir: string, rel = ''): BootFile[] {
 
 /** The folders whose files go onto the boot partition, in copy order. */
 export function bootSources(profile: FlashProfile, env: NodeJS.ProcessEnv): { dir: string; what: string; files: BootFile[] }[] {
-  const imagesDir = env.SKIFF_IMAGES_DIR || outDir(contextFromEnv(env));
+  const imagesDir = imagesDirOf(env);
   const bootDir = path.join(imagesDir, 'boot');
   const files = isDir(bootDir) ? listFiles(bootDir) : [];
   if (files.length === 0) {
@@ -538,6 +582,7 @@ export interface FlashPlan {
   boot?: PartitionSpan;
   persist?: PartitionSpan;
   sources: { dir: string; what: string; files: BootFile[] }[];
+  bootloader?: BootloaderLayout;
   tools: Record<string, string>;
   summary: string;
 }
@@ -563,8 +608,9 @@ export function plan(profile: FlashProfile, action: Action, opts: FlashOptions =
   let layout: Layout | undefined;
   let boot: PartitionSpan | undefined;
   let persist: PartitionSpan | undefined;
+  const bootloader = bootloaderLayout(s.env);
   if (action === 'format') {
-    layout = planLayout(profile, target.size, s.env);
+    layout = planLayout(profile, target.size, s.env, bootloader?.bootStart);
     lines.push(
       '  new MBR partition table:',
       `    1  boot     ${layout.fat32 ? 'FAT32' : 'FAT16'} "${layout.bootLabel}"  ${formatBytes(layout.bootSize)} at ${formatBytes(layout.bootOffset)}`,
@@ -583,8 +629,16 @@ export function plan(profile: FlashProfile, action: Action, opts: FlashOptions =
     if (tools.minfo && spawnSync(tools.minfo, ['-i', mtoolsImage(target, boot), '::'], { env: mtoolsEnv(s.env), encoding: 'utf8' }).status !== 0) {
       throw new SkiffError(`partition 1 of ${target.given} holds no FAT file system`, `format it first (this erases it): ${profile.deviceVariable}=${target.given} skiff cmd ${profile.layer}/format`);
     }
+    const blobsEnd = Math.max(0, ...(bootloader?.blobs ?? []).map((b) => b.offset + b.size));
+    if (boot.offset < blobsEnd) {
+      throw new SkiffError(
+        `partition 1 of ${target.given} starts at ${formatBytes(boot.offset)}, but this board's bootloader needs the card up to ${formatBytes(blobsEnd)}`,
+        `format it for this board (this erases it): ${profile.deviceVariable}=${target.given} skiff cmd ${profile.layer}/format`,
+      );
+    }
     lines.push(`  writes partition 1 (boot, ${formatBytes(boot.size)}); ${persist ? `partition 2 (persist, ${formatBytes(persist.size)}) is not touched` : 'no other partition is touched'}`);
   }
+  for (const b of bootloader?.blobs ?? []) lines.push(`  bootloader: ${b.file} (${formatBytes(b.size)}) at ${formatBytes(b.offset)}, before partition 1`);
   const room = layout ? layout.bootSize : boot!.size;
   // The file system's own tables take a few percent; a near-full partition fails half-way in mcopy.
   if (bytes > room * 0.9) {
@@ -599,7 +653,7 @@ export function plan(profile: FlashProfile, action: Action, opts: FlashOptions =
     const shown = names.length > 12 ? [...names.slice(0, 12), `... ${names.length - 12} more`] : names;
     lines.push(`    from ${src.dir} (${src.what}): ${shown.join(', ')}`);
   }
-  return { action, profile, target, layout, boot, persist, sources, tools, summary: lines.join('\n') };
+  return { action, profile, target, layout, boot, persist, sources, bootloader, tools, summary: lines.join('\n') };
 }
 
 async function askOnTerminal(question: string): Promise<boolean> {
@@ -704,6 +758,23 @@ function copyBootFiles(p: FlashPlan, boot: PartitionSpan, s: Seams): void {
   }
 }
 
+/** The boot ROM reads these at fixed offsets in front of partition 1 (as `dd conv=notrunc seek=` would). */
+function writeBootloader(p: FlashPlan, s: Seams): void {
+  const blobs = p.bootloader?.blobs ?? [];
+  if (blobs.length === 0) return;
+  const fd = fs.openSync(p.target.path, 'r+');
+  try {
+    for (const b of blobs) {
+      s.log(`writing ${b.file} at ${formatBytes(b.offset)}`);
+      const data = fs.readFileSync(b.path);
+      let done = 0;
+      while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, b.offset + done);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function flush(target: Target): void {
   const fd = fs.openSync(target.path, 'r');
   try {
@@ -732,19 +803,34 @@ export async function format(profile: FlashProfile, opts: FlashOptions = {}): Pr
   // A desktop may automount the fresh partitions: check again before mtools writes behind its back.
   resolveTarget(profile, 'format', s);
   copyBootFiles(p, boot!, s);
+  writeBootloader(p, s);
   flush(p.target);
   s.log(`done: ${p.target.given} is formatted and holds the boot files`);
 }
 
-/** Writes the boot files to partition 1 only; persist is never opened. */
+/** Writes the boot files to partition 1 and the bootloader in front of it; persist is never opened. */
 export async function install(profile: FlashProfile, opts: FlashOptions = {}): Promise<void> {
   const s = seams(opts);
   const p = plan(profile, 'install', opts);
   await confirmPlan(p, opts, s);
   recheckAfterConfirm(profile, 'install', p, s);
   copyBootFiles(p, p.boot!, s);
+  writeBootloader(p, s);
   flush(p.target);
   s.log(`done: boot files installed on ${p.target.given}; persist untouched`);
+}
+
+/**
+ * A whole card as an image file (what genimage would make): the same table, file systems, boot
+ * files and bootloader as `format` writes to a card, from the build in `imagesDir`.
+ */
+export async function writeCardImage(file: string, imagesDir: string, sizeMiB: number, bootSizeMiB: number, log: (line: string) => void): Promise<void> {
+  fs.rmSync(file, { force: true });
+  fs.writeFileSync(file, '');
+  fs.truncateSync(file, sizeMiB * MiB);
+  const profile: FlashProfile = { ...ubootFamily('image', 'the board layer'), deviceVariable: 'SKIFF_CARD_IMAGE' };
+  const env = { ...process.env, SKIFF_IMAGES_DIR: imagesDir, SKIFF_CARD_IMAGE: file, SKIFF_YES: 'yes', SKIFF_BOOT_SIZE_MIB: String(bootSizeMiB) };
+  await format(profile, { env, log, interactive: false });
 }
 
 const USAGE = `usage: flash-main.js <format|install> <board>
@@ -753,7 +839,8 @@ const USAGE = `usage: flash-main.js <format|install> <board>
   install  write the built boot files to the boot partition; persist is not touched
   boards:  ${Object.keys(PROFILES).join(', ')}
 
-The card is named by the board's variable (pi: PI_SD=/dev/sdX, or an image file).
+The card is named by the board's variable (PI_SD, ORANGEPI_SD, BANANAPI_SD, PINE64_SD=/dev/sdX,
+or an image file).
 SKIFF_YES=yes confirms without a prompt; SKIFF_FORCE=yes allows a non-removable disk;
 SKIFF_BOOT_SIZE_MIB sets the boot partition size for format.
 `;

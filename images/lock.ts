@@ -6,7 +6,10 @@ import type { LockedPackage } from './apt.ts';
 /** The committed record of every Debian package an image was built from, per architecture. */
 export interface LockFile {
   comment: string;
-  arches: Record<string, { requested: string[]; packages: LockedPackage[] }>;
+  /** `suite` only when a layer's DEBIAN_SUITE takes another release than the host's. */
+  arches: Record<string, { requested: string[]; suite?: string; packages: LockedPackage[] }>;
+  /** Boards' bootloader packages (`armhf/u-boot-sunxi`): files taken from them, never installed in the host. */
+  bootloaders?: Record<string, LockedPackage>;
 }
 
 export const lockPath = (ctx: Context) => path.join(ctx.rootDir, 'images', 'debian-lock.json');
@@ -20,7 +23,8 @@ export function readLock(ctx: Context): LockFile {
 }
 
 export function writeLock(ctx: Context, lock: LockFile): void {
-  const sorted: LockFile = { comment: lock.comment, arches: Object.fromEntries(Object.entries(lock.arches).sort(([a], [b]) => (a < b ? -1 : 1))) };
+  const byKey = <T>(o: Record<string, T>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const sorted: LockFile = { comment: lock.comment, arches: byKey(lock.arches), ...(lock.bootloaders ? { bootloaders: byKey(lock.bootloaders) } : {}) };
   fs.mkdirSync(path.dirname(lockPath(ctx)), { recursive: true });
   const tmp = `${lockPath(ctx)}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, JSON.stringify(sorted, null, 2) + '\n');

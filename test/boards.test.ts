@@ -58,12 +58,13 @@ describe('skiff boards on the project\'s layers', () => {
     }
   });
 
-  it('shows the architecture and boot test of browser/v86 and the QEMU machines, and claims no other boot test', () => {
+  it('shows the architecture and boot test of browser/v86, the QEMU machines and the Orange Pi Zero card, and claims no other boot test', () => {
     expect(row('browser/v86')).toMatchObject({ arch: 'i386', bootloader: 'v86', kernel: 'tinyconfig', offline: 'yes', bootTested: 'v86 in Node and Chromium, npm test' });
     expect(row('virt/qemu')).toMatchObject({ arch: 'amd64', bootloader: 'qemu', kernel: 'tinyconfig', offline: 'yes', bootTested: 'qemu-system-x86_64, npm test' });
     expect(row('virt/qemu_arm64')).toMatchObject({ arch: 'arm64', bootTested: 'qemu-system-aarch64, npm test' });
     expect(row('virt/qemu_armhf')).toMatchObject({ arch: 'armhf', bootTested: 'qemu-system-arm, npm test' });
-    expect(projectBoards.filter((b) => b.bootTested !== 'no').map((b) => b.layer).sort()).toEqual(['browser/v86', 'virt/qemu', 'virt/qemu_arm64', 'virt/qemu_armhf']);
+    expect(row('orangepi/zero')).toMatchObject({ arch: 'armhf', bootTested: 'qemu-system-arm -M orangepi-pc from its SD card image, npm test' });
+    expect(projectBoards.filter((b) => b.bootTested !== 'no').map((b) => b.layer).sort()).toEqual(['browser/v86', 'orangepi/zero', 'virt/qemu', 'virt/qemu_arm64', 'virt/qemu_armhf']);
   });
 
   it('reads bootloader and kernel from the merged stack', () => {
@@ -92,6 +93,17 @@ describe('skiff boards on the project\'s layers', () => {
       expect(error).toBeUndefined();
     }
     expect(row(id)!.offline === 'yes').toBe(error === undefined);
+    // A U-Boot board's plan includes its card: where each bootloader file goes, before partition 1.
+    const plan = error ? undefined : planBuild(r);
+    if (plan && (s.BOOT_METHOD === 'uboot-script' || s.BOOT_METHOD === 'uboot-extlinux')) {
+      expect(plan.card, id).toBeDefined();
+      if (s.UBOOT_PACKAGE) {
+        const b = plan.card!.bootloader!;
+        expect(b.pkg).toBe(s.UBOOT_PACKAGE);
+        expect(b.blobs.length).toBeGreaterThan(0);
+        for (const blob of b.blobs) expect(blob.offset, `${id} ${blob.file}`).toBeLessThan(b.bootStart);
+      }
+    }
   });
 
   it('prints an aligned text table by default, and help', () => {
@@ -101,7 +113,7 @@ describe('skiff boards on the project\'s layers', () => {
     expect(lines[0]).toMatch(/^BOARD +LAYER +ARCH +BOOTLOADER +KERNEL +OFFLINE +BOOT-TESTED$/);
     const at = lines[0]!.indexOf('LAYER');
     for (const b of projectBoards) expect(lines.find((l) => l.slice(at).startsWith(`${b.layer} `)), b.layer).toBeDefined();
-    expect(r.stdout.replace(/\s+/g, ' ')).toContain('no ARM or RISC-V board gets a bootable SD card or disk image yet');
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('For a U-Boot board, yes means skiff compile writes its card image');
     const help = skiff(['boards', '--help'], {});
     expect(help.stdout).toMatch(/^skiff boards \[--json\] \[--markdown\]/);
   });
@@ -123,7 +135,7 @@ describe('skiff boards on a scratch tree', () => {
   const common = 'ARCH=armhf\nKERNEL_DEFCONFIG=multi_v7_defconfig\nKERNEL_IMAGE=zImage\nBOOT_METHOD=uboot-script\nOFFLINE=yes\nBOOT_TESTED="family tested"\n';
   const root = scratchRoot({
     ...layer('fam/common', { description: 'Shared family settings: add a board\n', files: { 'debian/config': common } }),
-    ...layer('fam/one', { deps: 'fam/common', description: 'Board One (SoC X, 2 cores): details\n', files: { 'debian/config': 'UBOOT_PACKAGE=u-boot-sunxi\nUBOOT_TARGET=One\n' } }),
+    ...layer('fam/one', { deps: 'fam/common', description: 'Board One (SoC X, 2 cores): details\n', files: { 'debian/config': 'UBOOT_PACKAGE=u-boot-sunxi\nUBOOT_TARGET=One\nKERNEL_DTBS=one.dtb\n' } }),
     ...layer('fam/two', {
       deps: 'fam/common',
       description: 'Board Two: details\n',

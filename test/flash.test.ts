@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SkiffError } from '../buildroot/errors.ts';
-import { e2fsImage, type FlashOptions, format, install, partitionNode, PI } from '../images/flash.ts';
+import { e2fsImage, type FlashOptions, format, install, partitionNode, PI, PROFILES } from '../images/flash.ts';
 import { PROJECT, tempDir, writeTree } from './support/tree.ts';
 
 const MiB = 1024 * 1024;
@@ -444,5 +444,71 @@ describe('on this machine (default /proc and /sys)', () => {
     // No SKIFF_YES: should this check ever break, the run still stops at the missing confirmation.
     const err = await refusal(format(PI, { env: { PATH: process.env.PATH, PI_SD: rootDev, SKIFF_FORCE: 'yes' }, interactive: false, log: () => {} }));
     expect(err.message).toContain("is the disk holding this machine's root file system");
+  });
+});
+
+describe('board format/install: a U-Boot family, with the bootloader in front of partition 1', () => {
+  const PINE64 = PROFILES.pine64!;
+  /** A build whose bootloader/ says: two blobs, the first partition at 16 MiB (the Rockchip layout). */
+  function rockchipWorld() {
+    const w = world({ boot: { Image: 'kernel v1\n', 'extlinux/extlinux.conf': 'label skiff\n', 'dtbs/rockchip/rk3328-rock64.dtb': 'dtb\n' }, firmware: false });
+    const blobs = { 'idbloader.img': crypto.randomBytes(100 * 1024), 'u-boot.itb': crypto.randomBytes(700 * 1024) };
+    writeTree(path.join(w.images, 'bootloader'), {
+      'layout.json': JSON.stringify({ bootStart: 16 * MiB, blobs: [{ file: 'idbloader.img', offset: 32 * 1024 }, { file: 'u-boot.itb', offset: 8 * MiB }] }),
+    });
+    for (const [name, data] of Object.entries(blobs)) fs.writeFileSync(path.join(w.images, 'bootloader', name), data);
+    const hash = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+    return { w, blobs, hash };
+  }
+
+  it('format puts partition 1 where the bootloader layout says and writes each blob at its offset; install rewrites them, persist intact', async () => {
+    const { w, blobs, hash } = rockchipWorld();
+    const img = w.image(64);
+    await format(PINE64, w.options({ PINE64_SD: img, SKIFF_YES: 'yes', SKIFF_BOOT_SIZE_MIB: '16' }));
+    expect(w.log.join('\n')).toContain('bootloader: u-boot.itb (700.0 KiB) at 8 MiB, before partition 1');
+    const t = table(img);
+    expect(t.partitions.map(({ start, size, type }) => ({ start, size, type }))).toEqual([
+      { start: (16 * MiB) / 512, size: (16 * MiB) / 512, type: 'e' },
+      { start: (32 * MiB) / 512, size: (32 * MiB) / 512, type: '83' },
+    ]);
+    expect(region(img, 32 * 1024, blobs['idbloader.img'].length)).toBe(hash(blobs['idbloader.img']));
+    expect(region(img, 8 * MiB, blobs['u-boot.itb'].length)).toBe(hash(blobs['u-boot.itb']));
+    expect(fatFile(img, 16 * MiB, 'extlinux/extlinux.conf').stdout).toBe('label skiff\n');
+    expect(sh('e2label', [e2fsImage(img, 32 * MiB)]).stdout.trim()).toBe('persist');
+
+    const persist = e2fsImage(img, 32 * MiB);
+    const note = path.join(w.dir, 'note');
+    fs.writeFileSync(note, 'kept\n');
+    expect(sh('debugfs', ['-w', '-R', `write ${note} kept`, persist]).code).toBe(0);
+    const persistBytes = region(img, 32 * MiB, 32 * MiB);
+
+    // A newer U-Boot in the rebuilt image replaces the old one; persist is not opened.
+    const newer = crypto.randomBytes(720 * 1024);
+    fs.writeFileSync(path.join(w.images, 'bootloader', 'u-boot.itb'), newer);
+    await install(PINE64, w.options({ PINE64_SD: img, SKIFF_YES: 'yes' }));
+    expect(region(img, 8 * MiB, newer.length)).toBe(hash(newer));
+    expect(region(img, 32 * MiB, 32 * MiB)).toBe(persistBytes);
+    expect(sh('debugfs', ['-R', 'cat kept', persist]).stdout).toBe('kept\n');
+  });
+
+  it('install refuses a card whose partition 1 starts where the bootloader would go', async () => {
+    const { w } = rockchipWorld();
+    const img = w.image(64);
+    // Formatted for a board with the default 1 MiB start (no bootloader layout at that time).
+    const plain = world({ boot: { Image: 'k\n' }, firmware: false });
+    await format(PINE64, plain.options({ PINE64_SD: img, SKIFF_YES: 'yes', SKIFF_BOOT_SIZE_MIB: '16' }));
+    const before = sha(img);
+    const err = await refusal(install(PINE64, w.options({ PINE64_SD: img, SKIFF_YES: 'yes' })));
+    expect(err.message).toContain('partition 1 of');
+    expect(err.message).toContain('starts at 1 MiB, but this board\'s bootloader needs the card up to 8.7 MiB');
+    expect(err.fix).toContain('PINE64_SD=');
+    expect(err.fix).toContain('skiff cmd pine64/common/format');
+    expect(sha(img)).toBe(before);
+  });
+
+  it('format refuses without PINE64_SD, naming the family\'s variable', async () => {
+    const { w } = rockchipWorld();
+    const err = await refusal(format(PINE64, w.options()));
+    expect(err.message).toBe('PINE64_SD is not set: skiff does not guess which disk to erase');
   });
 });

@@ -1,0 +1,176 @@
+// Board images from the debian backend: a cross-compiled kernel with the board's mainline defconfig,
+// its device tree, U-Boot from Debian's package, laid out on a card image as upstream lays out an
+// SD card. The Orange Pi Zero's card boots in QEMU's model of its SoC; the ROCK64's is checked.
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { QemuTarget } from '../harness/targets/qemu.ts';
+import { buildImage, skiffAsync } from './support/image.ts';
+import { PROJECT, tempDir } from './support/tree.ts';
+
+const MiB = 1024 * 1024;
+const MT = { ...process.env, MTOOLS_SKIP_CHECK: '1', MTOOLSRC: '/dev/null' };
+const sh = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => spawnSync(cmd, args, { encoding: 'utf8', env });
+const hash = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+
+function readAt(file: string, offset: number, size: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(size);
+    fs.readSync(fd, buf, 0, size, offset);
+    return buf;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+interface Partition {
+  start: number;
+  size: number;
+  type: string;
+  bootable?: boolean;
+}
+const partitions = (img: string) => (JSON.parse(sh('sfdisk', ['--json', img]).stdout) as { partitiontable: { partitions: Partition[] } }).partitiontable.partitions;
+const fatList = (img: string, offset: number) =>
+  sh('mdir', ['-/', '-b', '-i', `${img}@@${offset}`, '::/'], MT)
+    .stdout.split('\n')
+    .filter((l) => l && !l.endsWith('/'))
+    .map((l) => l.replace(/^::\//, ''))
+    .sort();
+const fatFile = (img: string, offset: number, file: string) => sh('mtype', ['-i', `${img}@@${offset}`, `::/${file}`], MT).stdout;
+/** An ext4 superblock sits 1024 bytes in: magic 0xEF53 at 56, the volume label at 120. */
+function ext4Label(img: string, offset: number): string | undefined {
+  const sb = readAt(img, offset + 1024, 1024);
+  if (sb.readUInt16LE(56) !== 0xef53) return undefined;
+  return sb.subarray(120, 136).toString('latin1').replace(/\0+$/, '');
+}
+
+interface Manifest {
+  arch: string;
+  bootMethod: string;
+  board: { card: string; qemuMachine?: string; bootloader: { pkg: string; version: string; target: string; blobs: { file: string; offset: number }[]; bootStart: number } };
+  outputs: Record<string, { size: number }>;
+}
+const manifestOf = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+
+/** The card's layout as the test expects every board's: boot (FAT, bootable) after the bootloader, then persist (ext4). */
+function checkCard(dir: string, bootStart: number) {
+  const m = manifestOf(dir);
+  const card = path.join(dir, m.board.card);
+  const parts = partitions(card);
+  expect(parts).toHaveLength(2);
+  expect(parts[0]).toMatchObject({ start: bootStart / 512, type: 'e', bootable: true });
+  expect(parts[1]!.type).toBe('83');
+  expect(parts[1]!.start).toBe(parts[0]!.start + parts[0]!.size);
+  expect(ext4Label(card, parts[1]!.start * 512)).toBe('persist');
+  expect(sh('e2fsck', ['-fn', `${card}?offset=${parts[1]!.start * 512}`]).status).toBe(0);
+  // Each blob sits at its offset byte for byte, and is the file Debian's package ships.
+  for (const b of m.board.bootloader.blobs) {
+    const shipped = fs.readFileSync(path.join(dir, 'bootloader', b.file));
+    expect(hash(readAt(card, b.offset, shipped.length)), b.file).toBe(hash(shipped));
+  }
+  return { m, card, bootAt: parts[0]!.start * 512, persistAt: parts[1]!.start * 512 };
+}
+
+describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
+  const workspace = 'test-board-orangepi-zero';
+  let dir = '';
+  let target: QemuTarget | undefined;
+  afterAll(async () => {
+    await target?.close();
+  });
+
+  it('builds a card: U-Boot SPL 8 KiB in, FAT boot with zImage, the dtb and boot.scr, ext4 persist', async () => {
+    dir = await buildImage('orangepi/zero', workspace);
+    const { m, card, bootAt } = checkCard(dir, 1 * MiB);
+    expect(m).toMatchObject({ arch: 'armhf', bootMethod: 'uboot-script', board: { card: 'sdcard.img', qemuMachine: 'orangepi-pc' } });
+    expect(m.board.bootloader).toMatchObject({ pkg: 'u-boot-sunxi', target: 'orangepi_zero', blobs: [{ file: 'u-boot-sunxi-with-spl.bin', offset: 8192 }] });
+    // The Allwinner boot ROM looks for the eGON.BT0 header at 8 KiB.
+    expect(readAt(card, 8192 + 4, 8).toString('latin1')).toBe('eGON.BT0');
+    expect(fs.statSync(card).size).toBe(256 * MiB);
+    expect(fatList(card, bootAt)).toEqual(['boot.cmd', 'boot.scr', 'dtbs/sun8i-h2-plus-orangepi-zero.dtb', 'initramfs.cpio.gz', 'zImage']);
+    // A 32-bit arm zImage carries 0x016f2818 at 0x24; the script loads what is on the partition.
+    expect(readAt(path.join(dir, 'boot/zImage'), 0x24, 4).readUInt32LE(0)).toBe(0x016f2818);
+    const script = fatFile(card, bootAt, 'boot.cmd');
+    expect(script).toContain('dtbs/sun8i-h2-plus-orangepi-zero.dtb');
+    expect(script).toMatch(/bootz \$\{kernel_addr_r\} \$\{ramdisk_addr_r\}:\$\{filesize\} \$\{fdt_addr_r\}/);
+    // boot.scr is boot.cmd in a U-Boot script image (magic 0x27051956).
+    expect(readAt(path.join(dir, 'boot/boot.scr'), 0, 4).readUInt32BE(0)).toBe(0x27051956);
+  }, 40 * 60_000);
+
+  it('boots from the card in qemu-system-arm -M orangepi-pc: SPL, U-Boot, boot.scr, kernel, persist on mmcblk0p2', async () => {
+    target = new QemuTarget('orangepi-pc', dir);
+    const info = await target.powerCycle(true);
+    expect(info.version).toMatch(/^\d+\.\d+/);
+    expect(target.console.output).toMatch(/U-Boot SPL 2023\.01/);
+    expect(target.console.output).toContain('Model: Xunlong Orange Pi Zero');
+    expect((await target.console.run('uname -m')).output.trim()).toBe('armv7l');
+    expect((await target.console.run("tr -d '\\0' < /proc/device-tree/model; echo")).output.trim()).toBe('Xunlong Orange Pi Zero');
+    expect((await target.console.run('grep " /mnt/persist " /proc/mounts')).output).toMatch(/^\/dev\/mmcblk0p2 \/mnt\/persist ext4 /);
+    await target.close();
+    target = undefined;
+  }, 10 * 60_000);
+
+  it('passes the boot, persist and power-loss scenarios through skiff test --target qemu', async () => {
+    const r = await skiffAsync(['test', '--target', 'qemu', '--scenario', 'boot,persist,power-loss'], { SKIFF_WORKSPACE: workspace });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('3 passed, 0 failed');
+  }, 15 * 60_000);
+
+  it('install (skiff cmd orangepi/common/install) restores boot files and U-Boot on a used card and leaves persist alone', async () => {
+    const work = tempDir('skiff-board-');
+    const card = path.join(work, 'card.img');
+    fs.copyFileSync(path.join(dir, 'sdcard.img'), card);
+    const { bootAt, persistAt } = checkCard(dir, 1 * MiB);
+    // A card in use: state on persist, an old boot script, and a damaged SPL.
+    const note = path.join(work, 'note');
+    fs.writeFileSync(note, 'hostname=zero\n');
+    expect(sh('debugfs', ['-w', '-R', `write ${note} kept`, `${card}?offset=${persistAt}`]).status).toBe(0);
+    const persistBefore = hash(readAt(card, persistAt, 256 * MiB - persistAt));
+    expect(sh('mdel', ['-i', `${card}@@${bootAt}`, '::/boot.scr'], MT).status).toBe(0);
+    const fd = fs.openSync(card, 'r+');
+    fs.writeSync(fd, Buffer.alloc(4096), 0, 4096, 8192);
+    fs.closeSync(fd);
+
+    const r = spawnSync(process.execPath, [path.join(PROJECT, 'bin/skiff.js'), 'cmd', 'orangepi/common/install'], {
+      cwd: work,
+      env: { ...process.env, SKIFF_WORKSPACE: workspace, ORANGEPI_SD: 'card.img', SKIFF_YES: 'yes', PWD: work },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('partition 2 (persist, 191 MiB) is not touched');
+    expect(r.stderr).toContain('writing u-boot-sunxi-with-spl.bin at 8.0 KiB');
+    expect(readAt(card, 8192 + 4, 8).toString('latin1')).toBe('eGON.BT0');
+    expect(fatList(card, bootAt)).toContain('boot.scr');
+    expect(hash(readAt(card, persistAt, 256 * MiB - persistAt))).toBe(persistBefore);
+    expect(sh('debugfs', ['-R', 'cat kept', `${card}?offset=${persistAt}`]).stdout).toBe('hostname=zero\n');
+    fs.rmSync(work, { recursive: true, force: true });
+  }, 60_000);
+});
+
+describe('pine64/rock64: an arm64 board card (Rockchip layout, extlinux)', () => {
+  it('builds a card: idbloader 32 KiB in, u-boot.itb at 8 MiB, boot at 16 MiB with Image, the dtb and extlinux.conf', async () => {
+    const dir = await buildImage('pine64/rock64', 'test-board-rock64');
+    const { m, card, bootAt } = checkCard(dir, 16 * MiB);
+    expect(m).toMatchObject({ arch: 'arm64', bootMethod: 'uboot-extlinux' });
+    expect(m.board.bootloader).toMatchObject({
+      pkg: 'u-boot-rockchip',
+      target: 'rock64-rk3328',
+      blobs: [
+        { file: 'idbloader.img', offset: 32 * 1024 },
+        { file: 'u-boot.itb', offset: 8 * MiB },
+      ],
+    });
+    expect(fatList(card, bootAt)).toEqual(['Image', 'dtbs/rockchip/rk3328-rock64.dtb', 'extlinux/extlinux.conf', 'initramfs.cpio.gz']);
+    // The arm64 Image header carries "ARM\x64" at 56.
+    expect(readAt(path.join(dir, 'boot/Image'), 56, 4).toString('latin1')).toBe('ARM\x64');
+    const conf = fatFile(card, bootAt, 'extlinux/extlinux.conf');
+    expect(conf).toMatch(/^\s*kernel \/Image$/m);
+    expect(conf).toMatch(/^\s*fdt \/dtbs\/rockchip\/rk3328-rock64\.dtb$/m);
+    expect(conf).toMatch(/^\s*initrd \/initramfs\.cpio\.gz$/m);
+    // The device tree is the board's: its model string is in the blob.
+    expect(fs.readFileSync(path.join(dir, 'boot/dtbs/rockchip/rk3328-rock64.dtb')).includes('Pine64 Rock64')).toBe(true);
+  }, 60 * 60_000);
+});
