@@ -55,7 +55,8 @@ export function extlinuxConf(kernel: string, dtb: string, cmdline: string, chain
     `  kernel /${kernel}`,
     `  fdt /dtbs/${dtb}`,
     '  initrd /initramfs.cpio.gz',
-    `  append ${cmdline}`,
+    // No append line without arguments: the console then comes from the device tree's stdout-path.
+    ...(cmdline ? [`  append ${cmdline}`] : []),
     '',
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 // A board's card plan, checked before any build: bootloader layout, sizes, device tree. Fast.
 import { describe, expect, it } from 'vitest';
 import { SkiffError } from '../buildroot/errors.ts';
-import { bootScript, planCard } from '../images/board-image.ts';
+import { bootScript, extlinuxConf, planCard } from '../images/board-image.ts';
 import { parseSize, planBootloader } from '../images/bootloader.ts';
 
 const KiB = 1024;
@@ -92,5 +92,12 @@ describe('boot script', () => {
       'bootz ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdt_addr_r}',
     ]);
     expect(bootScript('Image', 'x.dtb', '', true, 'c')).toContain('booti ${kernel_addr_r}');
+  });
+
+  it('extlinux.conf names kernel, tree and initramfs, and appends only when there are arguments', () => {
+    const plain = extlinuxConf('Image', 'rockchip/rk3328-rock64.dtb', '', 'pine64/rock64');
+    expect(plain).toContain('  kernel /Image\n  fdt /dtbs/rockchip/rk3328-rock64.dtb\n  initrd /initramfs.cpio.gz\n');
+    expect(plain).not.toContain('append');
+    expect(extlinuxConf('Image', 'x.dtb', 'console=ttyS2,1500000', 'c')).toContain('  append console=ttyS2,1500000\n');
   });
 });
