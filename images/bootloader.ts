@@ -5,8 +5,7 @@ import path from 'node:path';
 import type { Context } from '../buildroot/context.ts';
 import { SkiffError } from '../buildroot/errors.ts';
 import { type LockedPackage, TargetApt, fetchPackages } from './apt.ts';
-import { withCacheLock } from './cachelock.ts';
-import { lockPath, readLock, writeLock } from './lock.ts';
+import { readLock, updateLock } from './lock.ts';
 import type { Progress } from './progress.ts';
 import { extractDeb } from './rootfs.ts';
 import { debianSources } from './sources.ts';
@@ -86,10 +85,8 @@ export async function lockedBootloader(ctx: Context, arch: string, pkg: string, 
   await apt.update(progress);
   const found = (await apt.resolve([{ name: pkg, layer: 'UBOOT_PACKAGE' }])).find((p) => p.name === pkg);
   if (!found) throw new SkiffError(`Debian ${arch} has no package ${pkg}`, 'fix UBOOT_PACKAGE in the board\'s family layer');
-  await withCacheLock(lockPath(ctx), () => {}, async () => {
-    const lock = readLock(ctx);
+  await updateLock(ctx, (lock) => {
     lock.bootloaders = { ...lock.bootloaders, [key]: found };
-    writeLock(ctx, lock);
   });
   progress.tick(`images/debian-lock.json: ${key} ${found.version}`, 0, true);
   return found;

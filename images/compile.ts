@@ -16,8 +16,7 @@ import { hostNeeds, requireHostTools } from './doctor.ts';
 import { BOARD_BOOT_METHODS, type CardPlan, planCard, writeBoardImage } from './board-image.ts';
 import { fetchBootloader } from './bootloader.ts';
 import { buildKernel, type KernelBuild } from './kernel.ts';
-import { withCacheLock } from './cachelock.ts';
-import { lockPath, readLock, writeLock } from './lock.ts';
+import { readLock, updateLock } from './lock.ts';
 import { outDir } from './paths.ts';
 import { Progress } from './progress.ts';
 import { run } from './run.ts';
@@ -95,11 +94,8 @@ export async function lockedPackages(ctx: Context, r: Resolution, plan: BuildPla
     const before = new Map((entry?.packages ?? []).map((p) => [p.name, p.version]));
     entry = { requested, ...(suite ? { suite } : {}), packages };
     const updated = entry;
-    // Read-modify-write under a lock: builds for other architectures may update the file too.
-    await withCacheLock(lockPath(ctx), () => {}, async () => {
-      const lock = readLock(ctx);
+    await updateLock(ctx, (lock) => {
       lock.arches[plan.arch.debian] = updated;
-      writeLock(ctx, lock);
     });
     const changed = packages.filter((p) => before.get(p.name) !== p.version).map((p) => `${p.name} ${p.version}`);
     progress.tick(`images/debian-lock.json updated for ${plan.arch.debian}${changed.length ? `: ${changed.join(', ')}` : ''}`, 0, true);
@@ -230,11 +226,11 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   if (plan.card) {
     // A board boots from its card: the kernel, initramfs and device trees live in boot/ only.
     const written = await writeBoardImage(
-      { out: tmp, arch: plan.arch, bootMethod: plan.bootMethod, settings: plan.settings, chain: r.chain.join(','), epoch, boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs, dtbs }, card: plan.card, bootloader },
+      { out: tmp, arch: plan.arch, bootMethod: plan.bootMethod, chain: r.chain.join(','), epoch, boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs, dtbs }, card: plan.card, bootloader },
       progress,
     );
-    const memory = plan.settings.QEMU_MEMORY ? Number(plan.settings.QEMU_MEMORY) : undefined;
-    board = { card: path.basename(written.card), bootloader: written.bootloader, qemuMachine: plan.settings.QEMU_MACHINE, ...(memory ? { qemuMemoryMB: memory } : {}) };
+    const { qemu } = plan.card;
+    board = { card: path.basename(written.card), bootloader: written.bootloader, qemuMachine: qemu?.machine, ...(qemu?.memoryMB ? { qemuMemoryMB: qemu.memoryMB } : {}) };
   } else {
     fs.copyFileSync(kernel.image, path.join(tmp, plan.image));
     for (const d of dtbs) {

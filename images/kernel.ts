@@ -191,13 +191,19 @@ export async function buildKernel(ctx: Context, plan: KernelPlan, progress: Prog
   });
 }
 
-const kbuildEnv = (ctx: Context) => ({
-  ...process.env,
-  KBUILD_BUILD_TIMESTAMP: new Date(Number(ctx.env.SOURCE_DATE_EPOCH ?? 0) * 1000).toUTCString(),
-  KBUILD_BUILD_USER: 'skiff',
-  KBUILD_BUILD_HOST: 'skiff',
-  KBUILD_BUILD_VERSION: '1',
-});
+/** `make` in the kernel tree for this plan's build folder, with reproducible build stamps; output goes to build.log. */
+function kbuild(ctx: Context, plan: KernelPlan, tree: string, buildDir: string) {
+  const env = {
+    ...process.env,
+    KBUILD_BUILD_TIMESTAMP: new Date(Number(ctx.env.SOURCE_DATE_EPOCH ?? 0) * 1000).toUTCString(),
+    KBUILD_BUILD_USER: 'skiff',
+    KBUILD_BUILD_HOST: 'skiff',
+    KBUILD_BUILD_VERSION: '1',
+  };
+  const logFile = path.join(buildDir, 'build.log');
+  return (targets: string[], onLine?: (l: string) => void) =>
+    run('make', ['-C', tree, `O=${buildDir}`, `ARCH=${plan.arch.kernelArch}`, `CROSS_COMPILE=${plan.arch.crossCompile}`, ...targets], { env, logFile, onLine });
+}
 
 /** The plan's device trees, compiled in the kernel's build tree on first use and kept next to the image. */
 async function deviceTrees(ctx: Context, plan: KernelPlan, buildDir: string, source: () => Promise<string>, progress: Progress): Promise<string[]> {
@@ -205,10 +211,10 @@ async function deviceTrees(ctx: Context, plan: KernelPlan, buildDir: string, sou
   const outDir = path.join(buildDir, 'out', 'dtbs');
   const missing = names.filter((n) => !fs.existsSync(path.join(outDir, n)));
   if (missing.length > 0) {
-    const tree = await source();
+    const make = kbuild(ctx, plan, await source(), buildDir);
     progress.tick(`device trees: ${missing.join(', ')}`, 0, true);
     try {
-      await run('make', ['-C', tree, `O=${buildDir}`, `ARCH=${plan.arch.kernelArch}`, `CROSS_COMPILE=${plan.arch.crossCompile}`, ...missing], { env: kbuildEnv(ctx), logFile: path.join(buildDir, 'build.log') });
+      await make(missing);
     } catch (err) {
       throw new SkiffError(`the kernel cannot build ${missing.join(', ')}: ${(err as Error).message.split('\n').slice(-3).join(' ')}`, 'check KERNEL_DTBS against arch/*/boot/dts of linux-source-6.1 (vendor subfolder included for arm64, e.g. rockchip/rk3328-rock64.dtb)');
     }
@@ -237,10 +243,7 @@ async function compileKernel(
   }
   const tree = await source();
   fs.mkdirSync(buildDir, { recursive: true });
-  const log = path.join(buildDir, 'build.log');
-  const env = kbuildEnv(ctx);
-  const make = (targets: string[], onLine?: (l: string) => void) =>
-    run('make', ['-C', tree, `O=${buildDir}`, `ARCH=${plan.arch.kernelArch}`, `CROSS_COMPILE=${plan.arch.crossCompile}`, ...targets], { env, logFile: log, onLine });
+  const make = kbuild(ctx, plan, tree, buildDir);
 
   progress.tick(`configuring: ${plan.defconfig} + ${plan.fragments.final.size} options from the layers`, 0, true);
   await make([plan.defconfig]);

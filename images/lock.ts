@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../buildroot/context.ts';
 import type { LockedPackage } from './apt.ts';
+import { withCacheLock } from './cachelock.ts';
 
 /** The committed record of every Debian package an image was built from, per architecture. */
 export interface LockFile {
@@ -29,4 +30,13 @@ export function writeLock(ctx: Context, lock: LockFile): void {
   const tmp = `${lockPath(ctx)}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, JSON.stringify(sorted, null, 2) + '\n');
   fs.renameSync(tmp, lockPath(ctx));
+}
+
+/** Read-modify-write of the lock file under a lock: builds for other architectures may update it too. */
+export function updateLock(ctx: Context, change: (lock: LockFile) => void): Promise<void> {
+  return withCacheLock(lockPath(ctx), () => {}, async () => {
+    const lock = readLock(ctx);
+    change(lock);
+    writeLock(ctx, lock);
+  });
 }
