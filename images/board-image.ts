@@ -22,14 +22,6 @@ export interface BoardBoot {
   dtbs: { file: string; rel: string }[];
 }
 
-/** The device tree the boot script loads: KERNEL_DTB, else the first of KERNEL_DTBS. */
-function chosenDtb(settings: Record<string, string>, dtbs: BoardBoot['dtbs'], chain: string): string {
-  const wanted = settings.KERNEL_DTB ?? dtbs[0]?.rel;
-  if (!wanted) throw new SkiffError(`${chain} boots with U-Boot but names no device tree`, 'set KERNEL_DTBS in the board layer\'s debian/config, e.g. KERNEL_DTBS=sun8i-h3-orangepi-lite.dtb');
-  if (!dtbs.some((d) => d.rel === wanted)) throw new SkiffError(`KERNEL_DTB=${wanted} is not among the built device trees (${dtbs.map((d) => d.rel).join(', ')})`, 'add it to KERNEL_DTBS');
-  return wanted;
-}
-
 /** U-Boot's distro boot finds boot.scr on the bootable partition and runs it with devtype, devnum and distro_bootpart set. */
 export function bootScript(kernel: string, dtb: string, cmdline: string, arm64: boolean, chain: string): string {
   const load = (addr: string, file: string) => `load \${devtype} \${devnum}:\${distro_bootpart} \${${addr}} ${file}`;
@@ -65,17 +57,28 @@ export interface CardPlan {
   sizeMiB: number;
   bootSizeMiB: number;
   bootloader?: BootloaderPlan;
+  /** The device tree the boot script loads, as under dtbs/ (rockchip/rk3328-rock64.dtb). */
+  dtb: string;
+  cmdline: string;
+  /** QEMU's model of the board (QEMU_MACHINE) and the memory it insists on (QEMU_MEMORY, MiB). */
+  qemu?: { machine: string; memoryMB?: number };
 }
 
 /**
  * Everything about a board's card that can be checked before the kernel is built: the bootloader
- * layout, a device tree to boot, and the card's sizes (CARD_IMAGE_SIZE, a power of two as QEMU's
- * SD card model demands; CARD_BOOT_SIZE).
+ * layout, the device tree to boot (KERNEL_DTB, else the first of KERNEL_DTBS), the kernel
+ * arguments (KERNEL_CMDLINE), the QEMU model, and the card's sizes (CARD_IMAGE_SIZE, a power of
+ * two as QEMU's SD card model demands; CARD_BOOT_SIZE).
  */
 export function planCard(settings: Record<string, string>, chain: string): CardPlan {
-  if (!settings.KERNEL_DTBS?.trim()) {
+  const dtbs = (settings.KERNEL_DTBS ?? '').split(/\s+/).filter(Boolean).map((d) => d.replace(/\.dts$/, '.dtb'));
+  if (dtbs.length === 0) {
     throw new SkiffError(`${chain} boots with U-Boot but names no device tree`, 'set KERNEL_DTBS in the board layer\'s debian/config, e.g. KERNEL_DTBS=sun8i-h3-orangepi-lite.dtb');
   }
+  const dtb = settings.KERNEL_DTB ?? dtbs[0]!;
+  if (!dtbs.includes(dtb)) throw new SkiffError(`KERNEL_DTB=${dtb} is not among the device trees the layers build (${dtbs.join(', ')})`, 'add it to KERNEL_DTBS');
+  const memory = settings.QEMU_MEMORY;
+  if (memory !== undefined && !/^[1-9]\d*$/.test(memory)) throw new SkiffError(`QEMU_MEMORY=${memory} is not a whole number of MiB`, 'e.g. QEMU_MEMORY=1024');
   const sizeMiB = parseSize(settings.CARD_IMAGE_SIZE ?? '256M', 'CARD_IMAGE_SIZE') / MiB;
   if (!Number.isInteger(sizeMiB) || (sizeMiB & (sizeMiB - 1)) !== 0) {
     throw new SkiffError(`CARD_IMAGE_SIZE=${settings.CARD_IMAGE_SIZE} is not a power of two MiB`, 'QEMU\'s SD card model takes only power-of-two sizes: e.g. 256M, 512M, 1024M');
@@ -85,15 +88,17 @@ export function planCard(settings: Record<string, string>, chain: string): CardP
   if (!Number.isInteger(bootSizeMiB) || bootSizeMiB < 8 || (bootloader?.bootStart ?? MiB) + (bootSizeMiB + 16) * MiB > sizeMiB * MiB) {
     throw new SkiffError(`CARD_BOOT_SIZE=${settings.CARD_BOOT_SIZE ?? '64M'} does not fit a ${sizeMiB} MiB card with 16 MiB of persist`, 'make CARD_BOOT_SIZE smaller or CARD_IMAGE_SIZE larger');
   }
-  return { sizeMiB, bootSizeMiB, bootloader };
+  const qemu = settings.QEMU_MACHINE ? { machine: settings.QEMU_MACHINE, ...(memory ? { memoryMB: Number(memory) } : {}) } : undefined;
+  return { sizeMiB, bootSizeMiB, bootloader, dtb, cmdline: settings.KERNEL_CMDLINE ?? '', qemu };
 }
 
 /** Writes boot/, bootloader/ and the card image into `out`. Returns what the manifest records. */
 export async function writeBoardImage(
-  opts: { out: string; arch: ArchInfo; bootMethod: string; settings: Record<string, string>; chain: string; epoch: number; boot: BoardBoot; card: CardPlan; bootloader?: Bootloader },
+  opts: { out: string; arch: ArchInfo; bootMethod: string; chain: string; epoch: number; boot: BoardBoot; card: CardPlan; bootloader?: Bootloader },
   progress: Progress,
 ): Promise<{ bootloader?: Pick<Bootloader, 'pkg' | 'version' | 'target' | 'blobs' | 'bootStart'>; card: string }> {
-  const { out, settings, chain, boot, bootloader } = opts;
+  const { out, chain, boot, bootloader } = opts;
+  const { dtb, cmdline } = opts.card;
   const bootDir = path.join(out, 'boot');
   fs.mkdirSync(bootDir, { recursive: true });
   fs.copyFileSync(boot.kernelFile, path.join(bootDir, boot.kernelImage));
@@ -102,8 +107,6 @@ export async function writeBoardImage(
     fs.mkdirSync(path.dirname(path.join(bootDir, 'dtbs', d.rel)), { recursive: true });
     fs.copyFileSync(d.file, path.join(bootDir, 'dtbs', d.rel));
   }
-  const dtb = chosenDtb(settings, boot.dtbs, chain);
-  const cmdline = settings.KERNEL_CMDLINE ?? '';
   if (opts.bootMethod === 'uboot-script') {
     fs.writeFileSync(path.join(bootDir, 'boot.cmd'), bootScript(boot.kernelImage, dtb, cmdline, opts.arch.kernelArch === 'arm64', chain));
     // mkimage stamps the header with the time: SOURCE_DATE_EPOCH keeps it reproducible.

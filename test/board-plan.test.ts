@@ -77,6 +77,19 @@ describe('card plan', () => {
     expect(odd.fix).toContain('256M, 512M');
     expect(refusal(() => planCard({ ...board, CARD_BOOT_SIZE: '250M' }, 'orangepi/zero')).message).toBe('CARD_BOOT_SIZE=250M does not fit a 256 MiB card with 16 MiB of persist');
     expect(refusal(() => planCard({ ...board, KERNEL_DTBS: '' }, 'fam/one')).message).toBe('fam/one boots with U-Boot but names no device tree');
+    expect(refusal(() => planCard({ ...board, KERNEL_DTB: 'other.dtb' }, 'fam/one')).message).toBe(
+      'KERNEL_DTB=other.dtb is not among the device trees the layers build (sun8i-h2-plus-orangepi-zero.dtb)',
+    );
+    expect(refusal(() => planCard({ ...board, QEMU_MACHINE: 'orangepi-pc', QEMU_MEMORY: '1G' }, 'fam/one')).message).toBe('QEMU_MEMORY=1G is not a whole number of MiB');
+  });
+
+  it('settles the device tree, kernel arguments and QEMU model the card is built and booted with', () => {
+    expect(planCard({ ...board, KERNEL_DTBS: 'a.dtb b.dts', KERNEL_DTB: 'b.dtb', KERNEL_CMDLINE: 'quiet', QEMU_MACHINE: 'orangepi-pc', QEMU_MEMORY: '1024' }, 'x')).toMatchObject({
+      dtb: 'b.dtb',
+      cmdline: 'quiet',
+      qemu: { machine: 'orangepi-pc', memoryMB: 1024 },
+    });
+    expect(planCard(board, 'x')).toMatchObject({ dtb: 'sun8i-h2-plus-orangepi-zero.dtb', cmdline: '', qemu: undefined });
   });
 });
 
