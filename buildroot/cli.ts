@@ -7,7 +7,7 @@ import { layerInfos, renderHelp } from './help.ts';
 import { describeResolution, resolveSelection, savedChain, selectConfig, writeWorkspace } from './workspace.ts';
 import { boardRows, renderMarkdown, renderText } from '../images/boards.ts';
 import { lockedBootloader } from '../images/bootloader.ts';
-import { compile as compileImages, lockedPackages, planBuild } from '../images/compile.ts';
+import { compile as compileImages, lockedPackages, planBuild, planNeeds } from '../images/compile.ts';
 import { fixHostTools, hostNeeds, installCommand, missingNeeds } from '../images/doctor.ts';
 import { Progress } from '../images/progress.ts';
 
@@ -240,7 +240,7 @@ async function doctor(ctx: Context, args: Args): Promise<number> {
   let scope = 'any build';
   if (sel) {
     const plan = planBuild(resolveSelection(ctx, sel));
-    needs = hostNeeds(plan.arch, plan.bootMethod);
+    needs = planNeeds(plan);
     scope = `${plan.arch.debian} (${plan.bootMethod})`;
   }
   const missing = missingNeeds(needs);

@@ -31,6 +31,14 @@ export function freePort(): Promise<number> {
 interface BootManifest {
   arch: string;
   board?: { card: string; qemuMachine?: string; qemuMemoryMB?: number };
+  core?: { file: string };
+}
+
+/** Skiff Core: the shipped core image as a read-only disk the guest finds by its serial and imports. */
+function coreDiskArgs(manifest: BootManifest, imageDir: string): string[] {
+  if (!manifest.core) return [];
+  const file = path.join(imageDir, manifest.core.file);
+  return ['-drive', `file=${file},if=none,id=core,format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=core,serial=skiffcore'];
 }
 
 /** A virt/qemu image: kernel and initramfs given to QEMU, persist on a virtio disk. */
@@ -81,7 +89,8 @@ export class QemuMachine implements SerialPort {
     // A board model may insist on its real memory size (orangepi-pc: exactly 1 GiB).
     const memoryMB = manifest.board?.qemuMemoryMB ?? options.memoryMB ?? 256;
     const common = ['-m', String(memoryMB), '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot'];
-    this.child = spawn(system.binary, manifest.board ? boardArgs(manifest, options, common, fwd) : virtArgs(system.machine, options, common, fwd), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const args = manifest.board ? boardArgs(manifest, options, common, fwd) : [...virtArgs(system.machine, options, common, fwd), ...coreDiskArgs(manifest, options.imageDir)];
+    this.child = spawn(system.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const emit = (d: Buffer) => {
       const chunk = d.toString('latin1');
       for (const l of this.listeners) l(chunk);

@@ -1,5 +1,5 @@
-import ssh2 from 'ssh2';
 import { check, type Scenario, sh } from './scenarios.ts';
+import { testKeyPair } from './ssh.ts';
 
 /** Node-only (ssh2): a key placed in persist authorizes SSH as root; a password is refused. */
 export const sshKeys: Scenario = {
@@ -7,7 +7,7 @@ export const sshKeys: Scenario = {
   description: 'a public key in skiff/keys on persist authorizes SSH; a password login is refused',
   needs: ['ssh', 'reboot'],
   async run({ target, note }) {
-    const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'skiff-harness' });
+    const keys = testKeyPair('skiff-harness');
     await sh(target, `echo '${keys.public}' > /mnt/persist/skiff/keys/harness.pub && sync`);
     await target.powerCycle(false);
     const out = await target.ssh!('cat /etc/skiff/release', { user: 'root', privateKey: keys.private });

@@ -43,3 +43,14 @@ export function sshExec(opts: SshOptions, command: string, timeoutMs = 30_000): 
       .connect({ host: opts.host, port: opts.port, username: opts.user, privateKey: opts.privateKey, password: opts.password, readyTimeout: timeoutMs, tryKeyboard: false });
   });
 }
+
+/**
+ * A fresh ed25519 key pair for a test login. ssh2's generator now and then (about 1 in 250 here)
+ * writes a private key its own parser rejects as malformed: such a pair is thrown away.
+ */
+export function testKeyPair(comment: string): { public: string; private: string } {
+  for (;;) {
+    const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (!(ssh2.utils.parseKey(keys.private) instanceof Error)) return keys;
+  }
+}

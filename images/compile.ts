@@ -15,6 +15,7 @@ import { packCpio } from './cpio.ts';
 import { hostNeeds, requireHostTools } from './doctor.ts';
 import { BOARD_BOOT_METHODS, type CardPlan, planCard, writeBoardImage } from './board-image.ts';
 import { fetchBootloader } from './bootloader.ts';
+import { buildCoreManager, buildCoreRootfs, checkCoreRequest, type CoreImage, type CoreRequest } from './core.ts';
 import { buildKernel, type KernelBuild } from './kernel.ts';
 import { readLock, updateLock } from './lock.ts';
 import { outDir } from './paths.ts';
@@ -29,6 +30,8 @@ export interface BuildPlan {
   bootMethod: string;
   /** U-Boot boards: the card and its bootloader, checked before anything is built. */
   card?: CardPlan;
+  /** Skiff Core: the core image a layer asks for (skiff/core sets SKIFF_CORE=yes). */
+  core?: CoreRequest;
   defconfig: string;
   image: string;
   dtbs: string[];
@@ -57,12 +60,31 @@ export function planBuild(r: Resolution): BuildPlan {
     arch,
     bootMethod,
     card: BOARD_BOOT_METHODS.has(bootMethod) ? planCard(settings, chain) : undefined,
+    core: planCore(settings, chain, arch),
     defconfig: settings.KERNEL_DEFCONFIG!,
     image: settings.KERNEL_IMAGE!,
     dtbs: (settings.KERNEL_DTBS ?? '').split(/\s+/).filter(Boolean),
     settings,
   };
 }
+
+/** The layer holding the manager's source: the last layer of the stack that has it (an override may replace it). */
+function coreLayerDir(r: Resolution): string {
+  const layer = [...r.configuration.stack].reverse().find((l) => fs.existsSync(path.join(l.dir, 'resources', 'skiff-core')));
+  if (!layer) throw new SkiffError('SKIFF_CORE=yes but no layer has resources/skiff-core (the manager\'s source)', 'add skiff/core to SKIFF_CONFIG');
+  return layer.dir;
+}
+
+function planCore(settings: Record<string, string>, chain: string, arch: ArchInfo): CoreRequest | undefined {
+  if (settings.SKIFF_CORE !== 'yes') return undefined;
+  if (!settings.CORE_IMAGE) throw new SkiffError(`${chain} enables Skiff Core but no layer sets CORE_IMAGE`, 'set CORE_IMAGE (e.g. skiffos/skiff-core-debian:bookworm) in the core layer\'s debian/config');
+  const req = { image: settings.CORE_IMAGE, recipe: settings.CORE_ROOTFS || 'debootstrap', suite: settings.CORE_SUITE || 'bookworm', layerHint: chain };
+  checkCoreRequest(req, arch);
+  return req;
+}
+
+/** The host tools building this plan takes. */
+export const planNeeds = (plan: BuildPlan) => hostNeeds(plan.arch, plan.bootMethod, { squashfs: plan.settings.ROOTFS_SQUASHFS === 'yes', core: !!plan.core });
 
 export function sourceDateEpoch(ctx: Context): number {
   if (ctx.env.SOURCE_DATE_EPOCH) return Number(ctx.env.SOURCE_DATE_EPOCH);
@@ -122,6 +144,8 @@ export interface Manifest {
     qemuMachine?: string;
     qemuMemoryMB?: number;
   };
+  /** Skiff Core: the core image shipped in core/ and the Debian packages in it. */
+  core?: { image: string; file: string; packages: string[] };
   outputs: Record<string, { size: number; sha256: string }>;
   warnings: string[];
 }
@@ -150,7 +174,8 @@ function normalizeModes(tree: string): void {
       const full = path.join(tree, p);
       const st = fs.lstatSync(full);
       if (st.isSymbolicLink()) continue;
-      const mode = special[p] ?? (st.isDirectory() ? 0o755 : st.mode & 0o111 ? 0o755 : 0o644);
+      // Set-uid and set-gid bits come only from the build (git cannot carry them): kept.
+      const mode = special[p] ?? (st.isDirectory() ? 0o755 : (st.mode & 0o6000) | (st.mode & 0o111 ? 0o755 : 0o644));
       fs.chmodSync(full, mode);
       if (st.isDirectory()) walk(p);
     }
@@ -170,7 +195,7 @@ async function runHooks(ctx: Context, r: Resolution, hooks: { layer: string; pat
 export async function compile(ctx: Context, r: Resolution, progress = new Progress(5)): Promise<Manifest> {
   const plan = planBuild(r);
   progress.step(`host tools for ${plan.arch.debian}`);
-  requireHostTools(hostNeeds(plan.arch, plan.bootMethod, plan.settings.ROOTFS_SQUASHFS === 'yes'));
+  requireHostTools(planNeeds(plan));
   progress.done('all present');
 
   progress.step(`Debian packages (${plan.arch.debian})`);
@@ -179,11 +204,21 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   const bootloader = plan.card?.bootloader && (await fetchBootloader(ctx, plan.arch.debian, plan.card.bootloader, progress));
   if (bootloader) progress.tick(`bootloader: ${bootloader.pkg} ${bootloader.version}, ${bootloader.target}`, 0, true);
 
+  const epoch = sourceDateEpoch(ctx);
+  let core: { manager: string; image: CoreImage } | undefined;
+  if (plan.core) {
+    progress.addSteps(1);
+    progress.step(`Skiff Core (manager, core image ${plan.core.image})`);
+    const manager = await buildCoreManager(ctx, path.join(coreLayerDir(r), 'resources', 'skiff-core'), plan.arch, progress);
+    const image = await buildCoreRootfs(ctx, plan.core, plan.arch, epoch, progress);
+    core = { manager, image };
+    progress.done(`manager ${(fs.statSync(manager).size / 1e6).toFixed(1)} MB; ${image.name}: ${image.packages.length} Debian packages, squashfs ${(image.size / 1e6).toFixed(1)} MB`);
+  }
+
   progress.step(`kernel (${plan.defconfig} + layer fragments, ARCH=${plan.arch.kernelArch})`);
   const kernel: KernelBuild = await buildKernel(ctx, { arch: plan.arch, defconfig: plan.defconfig, image: plan.image, dtbs: plan.dtbs, fragments: r.configuration.configs.kernel, patches: r.configuration.patches.kernel }, progress);
 
   progress.step('root filesystem');
-  const epoch = sourceDateEpoch(ctx);
   const version = skiffVersion();
   const tree = path.join(workspaceDir(ctx), 'rootfs');
   fs.rmSync(tree, { recursive: true, force: true });
@@ -198,6 +233,14 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   );
   applyOverlays(r.configuration.overlays, tree);
   addUsers(tree, r.configuration.users);
+  if (core) {
+    // Set-uid root: a mapped user's login shell runs crun, which needs root.
+    fs.copyFileSync(core.manager, path.join(tree, 'usr/bin/skiff-core'));
+    fs.chmodSync(path.join(tree, 'usr/bin/skiff-core'), 0o4755);
+    fs.mkdirSync(path.join(tree, 'etc/skiff/core'), { recursive: true });
+    const { name, file, size, sha256 } = core.image;
+    fs.writeFileSync(path.join(tree, 'etc/skiff/core/images.json'), JSON.stringify({ images: [{ name, file, size, sha256 }] }, null, 2) + '\n');
+  }
   fs.mkdirSync(path.join(tree, 'etc/skiff'), { recursive: true });
   fs.writeFileSync(
     path.join(tree, 'etc/skiff/release'),
@@ -240,6 +283,16 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     fs.writeFileSync(path.join(tmp, 'initramfs.cpio.gz'), initramfs);
   }
   if (squashfs) fs.renameSync(squashfs, path.join(tmp, 'rootfs.squashfs'));
+  if (core) {
+    // The core image ships next to the host image (QEMU attaches it as a disk); a hard link, not a 50 MB copy.
+    fs.mkdirSync(path.join(tmp, 'core'), { recursive: true });
+    const dest = path.join(tmp, 'core', core.image.file);
+    try {
+      fs.linkSync(core.image.squashfs, dest);
+    } catch {
+      fs.copyFileSync(core.image.squashfs, dest);
+    }
+  }
   const hostFiles: Record<string, string> = {};
   if (plan.bootMethod === 'v86') {
     for (const [src, name] of [['/usr/share/seabios/bios.bin', 'seabios.bin'], ['/usr/share/seabios/vgabios-stdvga.bin', 'vgabios.bin']] as const) {
@@ -269,6 +322,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     packages: pkgs.packages.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, arch: plan.arch.debian })),
     hostFiles,
     ...(board ? { board } : {}),
+    ...(core ? { core: { image: core.image.name, file: `core/${core.image.file}`, packages: core.image.packages } } : {}),
     outputs,
     warnings: [...pkgs.warnings, ...kernel.dropped.map((d) => `kernel dropped ${d}`)],
   };

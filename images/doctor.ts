@@ -31,9 +31,17 @@ const BASE: HostNeed[] = [
 ];
 
 /** What building (and booting, for the emulator targets) the given architecture and boot method needs. */
-export function hostNeeds(arch?: ArchInfo, bootMethod?: string, squashfs = false): HostNeed[] {
+export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squashfs?: boolean; core?: boolean } = {}): HostNeed[] {
   const needs = [...BASE];
-  if (squashfs) needs.push({ what: 'mksquashfs', program: 'mksquashfs', pkg: 'squashfs-tools' });
+  if (extras.squashfs || extras.core) needs.push({ what: 'mksquashfs', program: 'mksquashfs', pkg: 'squashfs-tools' });
+  if (extras.core) {
+    // Skiff Core: the manager is Go (with Debian's YAML library), the core image comes from debootstrap.
+    needs.push(
+      { what: 'Go compiler', program: 'go', pkg: 'golang-go' },
+      { what: 'Go YAML library', file: '/usr/share/gocode/src/gopkg.in/yaml.v3/yaml.go', pkg: 'golang-gopkg-yaml.v3-dev' },
+      { what: 'debootstrap', program: 'debootstrap', pkg: 'debootstrap' },
+    );
+  }
   if (arch?.crossCompile) needs.push({ what: `${arch.debian} cross compiler`, program: `${arch.crossCompile}gcc`, pkg: arch.compilerPackage });
   if (bootMethod === 'v86') needs.push({ what: 'SeaBIOS for v86', file: '/usr/share/seabios/bios.bin', pkg: 'seabios' });
   if (bootMethod?.startsWith('uboot-')) {

@@ -6,9 +6,14 @@ export class Progress {
   private n = 0;
 
   constructor(
-    private readonly total: number,
+    private total: number,
     private readonly out: (line: string) => void = (l) => process.stderr.write(l + '\n'),
   ) {}
+
+  /** Some builds have more steps than the caller counted (a Skiff Core image, say). */
+  addSteps(n: number): void {
+    this.total += n;
+  }
 
   step(title: string): void {
     this.n++;

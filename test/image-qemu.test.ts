@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { Client, utils } from 'ssh2';
+import { Client } from 'ssh2';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Console } from '../harness/console.ts';
 import { freePort, QemuMachine } from '../harness/qemu.ts';
+import { testKeyPair } from '../harness/ssh.ts';
 import { buildImage } from './support/image.ts';
 import { tempDir } from './support/tree.ts';
 
@@ -49,7 +50,7 @@ function ssh(port: number, auth: { privateKey?: string; password?: string }, com
 describe('virt/qemu image in qemu-system-x86_64', () => {
   it('boots, takes an SSH key from persist, logs in with it and refuses a password', async () => {
     const disk = path.join(tempDir(), 'persist.img');
-    const keys = utils.generateKeyPairSync('ed25519', { comment: 'skiff-test' });
+    const keys = testKeyPair('skiff-test');
     const port = await freePort();
 
     const first = await boot(disk, port);

@@ -10,3 +10,5 @@ for iface in /sys/class/net/eth*; do
 done
 # -s: no password logins at all, -g: none for root either; keys from /root/.ssh/authorized_keys.
 /usr/sbin/dropbear -s -g -P /run/dropbear.pid -r /etc/dropbear/dropbear_ed25519_host_key
+# Services of other layers (e.g. skiff/core), in name order.
+for f in /opt/skiff/scripts/start-services.d/*.sh; do [ -f "$f" ] && . "$f"; done

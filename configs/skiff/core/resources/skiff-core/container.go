@@ -1,0 +1,231 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+func containerRun(name string) string { return filepath.Join(runDir, "containers", name) }
+
+// lockContainer serialises the setup of one container between the boot-time setup and logins.
+func lockContainer(name string, wait bool) (*os.File, error) {
+	dir := containerRun(name)
+	os.MkdirAll(dir, 0o755)
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	how := syscall.LOCK_EX
+	if !wait {
+		how |= syscall.LOCK_NB
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// ensureContainer brings a container to running: image imported and mounted, its root (image +
+// its own writable layer on persist) mounted, its users created, the process started.
+func ensureContainer(cfg *Config, name string, progress func(string)) error {
+	c := cfg.Containers[name]
+	if c == nil {
+		return fmt.Errorf("no container %q in %s", name, configFile)
+	}
+	if running(name) {
+		return nil
+	}
+	say := func(msg string) {
+		setStatus(name, "%s", msg)
+		progress(msg)
+	}
+	lower, err := imageRoot(c.Image, cfg.Images[c.Image], say)
+	if err != nil {
+		return err
+	}
+	state := filepath.Join(containersDir, name)
+	upper, work := filepath.Join(state, "upper"), filepath.Join(state, "work")
+	for _, d := range []string{upper, work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	rootfs := filepath.Join(containerRun(name), "rootfs")
+	if !mounted(rootfs) {
+		os.MkdirAll(rootfs, 0o755)
+		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work)
+		if err := syscall.Mount("overlay", rootfs, "overlay", 0, opts); err != nil {
+			return fmt.Errorf("mounting the root of container %s (overlay %s): %v", name, opts, err)
+		}
+	}
+	for uname, u := range cfg.Users {
+		if u.Container == name {
+			if _, err := containerUser(rootfs, uname, u, true); err != nil {
+				return err
+			}
+		}
+	}
+	spec, err := ociSpec(name, c)
+	if err != nil {
+		return err
+	}
+	data, _ := json.MarshalIndent(spec, "", "  ")
+	if err := os.WriteFile(filepath.Join(containerRun(name), "config.json"), data, 0o644); err != nil {
+		return err
+	}
+	say("starting container " + name)
+	exec.Command(crunPath, "--root", crunRoot, "delete", "--force", name).Run()
+	logf, err := os.OpenFile(filepath.Join(state, "console.log"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(crunPath, "--root", crunRoot, "--cgroup-manager=disabled", "run", "--no-pivot", "--detach", "--bundle", containerRun(name), name)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Run(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(state, "console.log"))
+		return fmt.Errorf("crun could not start container %s: %v: %s", name, err, strings.TrimSpace(string(log)))
+	}
+	say("ready")
+	return nil
+}
+
+func running(name string) bool {
+	out, err := exec.Command(crunPath, "--root", crunRoot, "state", name).Output()
+	if err != nil {
+		return false
+	}
+	var st struct {
+		Status string `json:"status"`
+	}
+	return json.Unmarshal(out, &st) == nil && st.Status == "running"
+}
+
+var allCaps = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ"}
+
+// Docker's default set, which is what upstream's containers get unless privileged.
+var defaultCaps = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"}
+
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// ociSpec turns a container of config.yaml into the OCI runtime spec crun runs.
+func ociSpec(name string, c *Container) (map[string]any, error) {
+	caps := defaultCaps
+	if c.Privileged {
+		caps = allCaps
+	}
+	caps = adjustCaps(caps, c.CapAdd, c.CapDrop)
+	args := append(append([]string{}, c.Entrypoint...), c.Cmd...)
+	if len(args) == 0 {
+		// Core images have no init of their own here: a process that waits, so exec has a container to join.
+		args = []string{"/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"}
+	}
+	cwd := c.WorkingDirectory
+	if cwd == "" {
+		cwd = "/"
+	}
+	mounts := []map[string]any{
+		{"destination": "/proc", "type": "proc", "source": "proc"},
+		{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": []string{"nosuid", "noexec", "nodev", "ro"}},
+		{"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "nodev", "mode=755"}},
+	}
+	for dest, opts := range c.TmpFs {
+		mounts = append(mounts, map[string]any{"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": strings.Split(opts, ",")})
+	}
+	for _, m := range c.Mounts {
+		parts := strings.Split(m, ":")
+		if len(parts) < 2 || !strings.HasPrefix(parts[0], "/") || !strings.HasPrefix(parts[1], "/") {
+			return nil, fmt.Errorf("container %s: mount %q is not /host/path:/container/path[:ro]", name, m)
+		}
+		opts := []string{"rbind"}
+		if len(parts) > 2 && parts[2] == "ro" {
+			opts = append(opts, "ro")
+		}
+		if _, err := os.Stat(parts[0]); err != nil {
+			os.MkdirAll(parts[0], 0o755)
+		}
+		mounts = append(mounts, map[string]any{"destination": parts[1], "type": "bind", "source": parts[0], "options": opts})
+	}
+	var ns []map[string]string
+	for _, n := range []struct {
+		kind string
+		host bool
+	}{{"pid", c.HostPID}, {"ipc", c.HostIPC}, {"uts", c.HostUTS}, {"network", c.HostNetwork}, {"mount", false}} {
+		if !n.host {
+			ns = append(ns, map[string]string{"type": n.kind})
+		}
+	}
+	env := []string{defaultPath, "container=skiff-core", "HOME=/root"}
+	env = append(env, c.Env...)
+	spec := map[string]any{
+		"ociVersion": "1.0.2",
+		"process": map[string]any{
+			"terminal": false,
+			"user":     map[string]int{"uid": 0, "gid": 0},
+			"args":     args,
+			"env":      env,
+			"cwd":      cwd,
+			"capabilities": map[string][]string{
+				"bounding": caps, "effective": caps, "permitted": caps, "inheritable": caps,
+			},
+			"rlimits": []map[string]any{{"type": "RLIMIT_NOFILE", "hard": 65536, "soft": 65536}},
+		},
+		"root":   map[string]any{"path": "rootfs", "readonly": false},
+		"mounts": mounts,
+		"linux":  map[string]any{"namespaces": ns},
+	}
+	if !c.HostUTS {
+		host := c.Hostname
+		if host == "" {
+			host = name
+		}
+		spec["hostname"] = host
+	}
+	if !c.Privileged {
+		spec["linux"].(map[string]any)["maskedPaths"] = []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"}
+		spec["linux"].(map[string]any)["readonlyPaths"] = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+	}
+	return spec, nil
+}
+
+func adjustCaps(base, add, drop []string) []string {
+	norm := func(c string) string {
+		c = strings.ToUpper(c)
+		if !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		return c
+	}
+	set := map[string]bool{}
+	for _, c := range base {
+		set[c] = true
+	}
+	for _, c := range add {
+		if strings.EqualFold(c, "ALL") {
+			for _, a := range allCaps {
+				set[a] = true
+			}
+		} else {
+			set[norm(c)] = true
+		}
+	}
+	for _, c := range drop {
+		delete(set, norm(c))
+	}
+	out := []string{}
+	for _, c := range allCaps {
+		if set[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}

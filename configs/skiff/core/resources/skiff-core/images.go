@@ -1,0 +1,187 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// ShippedImage is a core root filesystem the build side made offline and shipped with the host
+// image (a squashfs on its own disk, or a 9p share in the browser).
+type ShippedImage struct {
+	Name   string `json:"name"`
+	File   string `json:"file"`
+	Size   int64  `json:"size"`
+	Sha256 string `json:"sha256"`
+}
+
+func shippedImages() []ShippedImage {
+	var idx struct {
+		Images []ShippedImage `json:"images"`
+	}
+	if data, err := os.ReadFile(shippedIndex); err == nil {
+		json.Unmarshal(data, &idx)
+	}
+	return idx.Images
+}
+
+// imageRoot returns a read-only directory holding the image's files, importing the image onto
+// persist first if it has not been yet. progress receives a line now and then.
+func imageRoot(name string, img *Image, progress func(string)) (string, error) {
+	var shipped *ShippedImage
+	for _, s := range shippedImages() {
+		if s.Name == name {
+			s := s
+			shipped = &s
+		}
+	}
+	if shipped == nil {
+		how := "it is not shipped with this host image"
+		if img != nil && img.Pull != nil {
+			how = "pulling it needs network and a registry client, which the crun runtime does not have"
+		} else if img != nil && img.Build != nil {
+			how = "building it from " + img.Build.Source + " needs docker (layer apps/docker)"
+		}
+		known := []string{}
+		for _, s := range shippedImages() {
+			known = append(known, s.Name)
+		}
+		return "", fmt.Errorf("image %s: %s; images shipped offline: %s", name, how, strings.Join(known, ", "))
+	}
+	mnt := filepath.Join(runDir, "images", strings.TrimSuffix(shipped.File, ".squashfs"))
+	// Containers share images: one import and one mount per image, whoever asks first.
+	os.MkdirAll(filepath.Dir(mnt), 0o755)
+	lock, err := os.OpenFile(mnt+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		progress("waiting for image " + name + ", which another container is importing")
+		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+			return "", err
+		}
+	}
+	if mounted(mnt) {
+		return mnt, nil
+	}
+	os.MkdirAll(mnt, 0o755)
+	stored := filepath.Join(imagesDir, shipped.File)
+	if !imported(stored, shipped) {
+		if dev := diskWithSerial(shippedDiskTag); dev != "" {
+			if err := importImage(dev, stored, shipped, progress); err != nil {
+				return "", err
+			}
+		} else if dir, ok := sharedImage(shipped); ok {
+			// The browser: read the files where they are, fetched on first use; nothing to copy.
+			return dir, nil
+		} else {
+			return "", fmt.Errorf("image %s: not imported yet and its disk (serial %q) is not attached", name, shippedDiskTag)
+		}
+	}
+	progress("mounting image " + name)
+	if out, err := exec.Command("mount", "-t", "squashfs", "-o", "loop,ro", stored, mnt).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("mounting %s: %s", stored, strings.TrimSpace(string(out)))
+	}
+	return mnt, nil
+}
+
+// imported: the file is complete. It is written under another name and renamed when verified,
+// so a power cut during an import leaves no file that looks complete.
+func imported(file string, img *ShippedImage) bool {
+	st, err := os.Stat(file)
+	return err == nil && st.Size() == img.Size
+}
+
+func importImage(dev, dest string, img *ShippedImage, progress func(string)) error {
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(dev)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dest + ".partial"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	hash := sha256.New()
+	buf := make([]byte, 1<<20)
+	var done int64
+	last := -1
+	for done < img.Size {
+		n := int64(len(buf))
+		if img.Size-done < n {
+			n = img.Size - done
+		}
+		if _, err := io.ReadFull(in, buf[:n]); err != nil {
+			out.Close()
+			os.Remove(tmp)
+			return fmt.Errorf("reading image %s from %s: %v", img.Name, dev, err)
+		}
+		if _, err := out.Write(buf[:n]); err != nil {
+			out.Close()
+			os.Remove(tmp)
+			return fmt.Errorf("writing %s (is persist full?): %v", tmp, err)
+		}
+		hash.Write(buf[:n])
+		done += n
+		if pct := int(done * 100 / img.Size); pct/5 != last/5 {
+			last = pct
+			progress(fmt.Sprintf("importing image %s: %d%% (%d of %d MB)", img.Name, pct, done>>20, img.Size>>20))
+		}
+	}
+	if err := out.Sync(); err != nil {
+		return err
+	}
+	out.Close()
+	if got := hex.EncodeToString(hash.Sum(nil)); got != img.Sha256 {
+		os.Remove(tmp)
+		return fmt.Errorf("image %s from %s has sha256 %s, expected %s: the disk does not belong to this host image", img.Name, dev, got, img.Sha256)
+	}
+	return os.Rename(tmp, dest)
+}
+
+func diskWithSerial(serial string) string {
+	entries, _ := os.ReadDir("/sys/block")
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join("/sys/block", e.Name(), "serial"))
+		if err == nil && strings.TrimSpace(string(data)) == serial {
+			return "/dev/" + e.Name()
+		}
+	}
+	return ""
+}
+
+func sharedImage(img *ShippedImage) (string, bool) {
+	if !mounted(shippedShareDir) {
+		os.MkdirAll(shippedShareDir, 0o755)
+		if exec.Command("mount", "-t", "9p", "-o", "ro,trans=virtio,version=9p2000.L,cache=loose", shippedShareTag, shippedShareDir).Run() != nil {
+			return "", false
+		}
+	}
+	dir := filepath.Join(shippedShareDir, strings.TrimSuffix(img.File, ".squashfs"))
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		return dir, true
+	}
+	return "", false
+}
+
+func mounted(dir string) bool {
+	data, _ := os.ReadFile("/proc/mounts")
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[1] == dir {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+func isTerminal(fd uintptr) bool {
+	var t syscall.Termios
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, uintptr(syscall.TCGETS), uintptr(unsafe.Pointer(&t)))
+	return errno == 0
+}
+
+// progressPrinter shows setup progress on the login's terminal: one line rewritten in place on a
+// TTY, a line per change otherwise (ssh user@host cmd, logs).
+func progressPrinter() (func(string), func()) {
+	tty := isTerminal(os.Stderr.Fd())
+	last, shown := "", false
+	show := func(msg string) {
+		if msg == "" || msg == last {
+			return
+		}
+		last, shown = msg, true
+		if tty {
+			fmt.Fprintf(os.Stderr, "\rskiff-core: %s\033[K", msg)
+		} else {
+			fmt.Fprintf(os.Stderr, "skiff-core: %s\n", msg)
+		}
+	}
+	end := func() {
+		if tty && shown {
+			fmt.Fprint(os.Stderr, "\n")
+		}
+	}
+	return show, end
+}
+
+// login is the mapped user's shell: wait for (or do) the container's setup, then run the user's
+// shell or -c command inside it as containerUser.
+func login(args []string) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(os.Stderr, "skiff-core: "+format+"\n", a...)
+		return 1
+	}
+	if len(args) > 0 && args[0] != "-c" && args[0] != "-l" {
+		return fail("as a login shell only -c COMMAND is understood, not %q", args[0])
+	}
+	me := accountByUID("/etc/passwd", os.Getuid())
+	if me == nil || os.Getuid() == 0 {
+		return fail("root is the host's administrator; log in as a user mapped in %s", configFile)
+	}
+	// Who logged in is known now; the rest (mount, crun, chown) needs root proper, not only the
+	// effective id of this set-uid program. The environment is not passed on (see loginEnv).
+	if err := syscall.Setgid(0); err != nil {
+		return fail("setgid: %v", err)
+	}
+	if err := syscall.Setuid(0); err != nil {
+		return fail("setuid: %v", err)
+	}
+	l, err := loadConfig(configFile)
+	if err != nil {
+		return fail("%v", err)
+	}
+	u := l.Config.Users[me.name]
+	if u == nil {
+		container := l.Dropped[me.name]
+		for _, p := range l.Problems {
+			if under(p.Key, "users."+me.name) || p.Key == "(file)" || (container != "" && under(p.Key, "containers."+container)) {
+				fmt.Fprintf(os.Stderr, "skiff-core: %s\n", p)
+			}
+		}
+		return fail("user %s has no working container in %s", me.name, configFile)
+	}
+	show, end := progressPrinter()
+	lock, err := lockContainer(u.Container, false)
+	if err != nil {
+		// The boot-time setup holds it: show what it is doing until it is done.
+		show("waiting for container " + u.Container + " to be set up")
+		for {
+			if lock, err = lockContainer(u.Container, false); err == nil {
+				break
+			}
+			show(readStatus(u.Container))
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	err = ensureContainer(&l.Config, u.Container, show)
+	lock.Close()
+	end()
+	if err != nil {
+		setStatus(u.Container, "failed: %v", err)
+		appendLog(fmt.Sprintf("login %s: %v", me.name, err))
+		return fail("%v", err)
+	}
+	rootfs := filepath.Join(containerRun(u.Container), "rootfs")
+	ca, err := containerUser(rootfs, me.name, u, true)
+	if err != nil {
+		return fail("%v", err)
+	}
+	shell := u.ContainerShell
+	if len(shell) == 0 {
+		shell = []string{ca.shell, "-l"}
+	}
+	argv := []string{"crun", "--root", crunRoot, "exec"}
+	if isTerminal(os.Stdin.Fd()) {
+		argv = append(argv, "--tty")
+	}
+	argv = append(argv, "--user", fmt.Sprintf("%d:%d", ca.uid, ca.gid), "--cwd", ca.home)
+	for _, kv := range loginEnv(ca) {
+		argv = append(argv, "--env", kv)
+	}
+	argv = append(argv, u.Container)
+	argv = append(argv, shell...)
+	if len(args) > 1 && args[0] == "-c" {
+		argv = append(argv, "-c", strings.Join(args[1:], " "))
+	}
+	err = syscall.Exec(crunPath, argv, []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"})
+	return fail("running %s: %v", crunPath, err)
+}
+
+// loginEnv: what a login inside the container sees; TERM and the SSH variables come along.
+func loginEnv(ca *account) []string {
+	env := []string{defaultPath, "HOME=" + ca.home, "USER=" + ca.name, "LOGNAME=" + ca.name, "SHELL=" + ca.shell}
+	term := os.Getenv("TERM")
+	if term == "" {
+		term = "vt100"
+	}
+	env = append(env, "TERM="+term)
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "SSH_") || strings.HasPrefix(kv, "LANG=") || strings.HasPrefix(kv, "LC_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// under: key is prefix itself or one of its sub-keys.
+func under(key, prefix string) bool {
+	return key == prefix || strings.HasPrefix(key, prefix+".")
+}

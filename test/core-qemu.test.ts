@@ -1,0 +1,132 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Console } from '../harness/console.ts';
+import { QemuMachine } from '../harness/qemu.ts';
+import { buildImage } from './support/image.ts';
+import { tempDir } from './support/tree.ts';
+
+// Skiff Core on virt/qemu: the manager, crun and the Debian core image built offline, booted in QEMU.
+let imageDir = '';
+const machines: QemuMachine[] = [];
+
+beforeAll(async () => {
+  if (process.getuid?.() === 0) imageDir = await buildImage('virt/qemu,skiff/core', 'test-core');
+}, 25 * 60_000);
+
+afterEach(async () => {
+  for (const m of machines.splice(0)) await m.powerOff();
+});
+
+async function boot(disk: string) {
+  const machine = new QemuMachine({ imageDir, disk, memoryMB: 512 });
+  machines.push(machine);
+  const console = new Console(machine);
+  await console.waitFor(/SKIFF_READY \S+ [\d.]+\r?\n/, 180_000);
+  await console.run('true');
+  return { machine, console };
+}
+
+/** A config.yaml written on the guest's persist, one printf argument per line. */
+function writeConfig(lines: string[]): string {
+  return `printf '%s\\n' ${lines.map((l) => `'${l}'`).join(' ')} > /mnt/persist/skiff/core/config.yaml && sync`;
+}
+
+const IMAGE = 'skiffos/skiff-core-debian:bookworm';
+
+// debootstrap chroots: the core image builds as root only (CI is root; the build says so otherwise).
+describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
+  it('ships the manager, crun and the Debian core image', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(imageDir, 'manifest.json'), 'utf8'));
+    expect(manifest.core.image).toBe(IMAGE);
+    expect(fs.statSync(path.join(imageDir, manifest.core.file)).size).toBeGreaterThan(10e6);
+    expect(manifest.core.packages.some((p: string) => p.startsWith('bash '))).toBe(true);
+    expect(manifest.packages.map((p: { name: string }) => p.name)).toContain('crun');
+  });
+
+  it('drops core into Debian, with a real TTY, and keeps its home across a reboot', async () => {
+    const disk = path.join(tempDir(), 'persist.img');
+    const first = await boot(disk);
+    // The host is busybox, not Debian: what su shows comes from the container.
+    expect((await first.console.run('cat /etc/os-release')).status).not.toBe(0);
+    const release = await first.console.run("su - core -c 'cat /etc/os-release; id -un; pwd'", 120_000);
+    expect(release.output).toContain('ID=debian');
+    expect(release.output).toMatch(/^core$/m);
+    expect(release.output).toMatch(/^\/home\/core$/m);
+    // The default config was installed on persist on first boot.
+    expect((await first.console.run('grep -c containerUser /mnt/persist/skiff/core/config.yaml')).output.trim()).toBe('1');
+
+    // An interactive login: bash's prompt, a pty inside the container, TERM passed through.
+    first.console.skipAll();
+    first.console.send('TERM=xterm-256color su - core\n');
+    // Debian's bash prompt, coloured for this TERM: core@skiffos (the host's name: hostUTS), then ~.
+    await first.console.waitFor(/core@skiffos[^\n]*~[^\n]*\$ $/m, 60_000);
+    first.console.send('echo "tty=$(tty) term=$TERM end"; echo kept-across-reboots > ~/note.txt; sync\n');
+    // [^$]: not the echo of the command line itself.
+    const tty = await first.console.waitFor(/tty=([^$\s]\S*) term=([^$\s]\S*) end/, 30_000);
+    expect(tty[1]).toMatch(/^\/dev\/pts\/\d+$/);
+    expect(tty[2]).toBe('xterm-256color');
+    first.console.send('exit\n');
+    // Back on the host: its shell discards what was typed before its prompt, so wait for the prompt.
+    await first.console.waitFor(/logout\r?\n[\s\S]*root@skiffos:\/# /, 30_000);
+    await first.console.run('sync');
+    await first.machine.powerOff();
+
+    const second = await boot(disk);
+    const note = await second.console.run("su - core -c 'cat ~/note.txt'", 120_000);
+    expect(note.output).toContain('kept-across-reboots');
+    // Imported once: the image lives on persist now.
+    expect((await second.console.run('ls /mnt/persist/skiff/core/images/')).output).toContain('.squashfs');
+  }, 10 * 60_000);
+
+  it('keeps two users in two containers apart, shows setup progress, and survives a broken config', async () => {
+    const disk = path.join(tempDir(), 'persist.img');
+    const m = await boot(disk);
+    await m.console.run("su - core -c 'true'", 120_000);
+    const twoUsers = [
+      'containers:', '  a:', `    image: ${IMAGE}`, '    hostNetwork: true', '  b:', `    image: ${IMAGE}`, '    hostNetwork: true',
+      'users:', '  alice:', '    container: a', '  bob:', '    container: b',
+      'images:', `  ${IMAGE}:`, '    build:', '      source: /opt/skiff/coreenv/debian',
+    ];
+    expect((await m.console.run(writeConfig(twoUsers))).status).toBe(0);
+    expect((await m.console.run('skiff-core check')).output).toContain('2 containers, 2 users');
+    expect((await m.console.run('skiff-core setup', 180_000)).status).toBe(0);
+    // Each container has its own host name (no hostUTS), its own writable layer on persist.
+    expect((await m.console.run("su - alice -c 'echo from-alice > ~/mine.txt; hostname'", 60_000)).output.trim().split('\n').pop()).toBe('a');
+    const bob = await m.console.run("su - bob -c 'ls ~; cat ~/mine.txt'", 60_000);
+    expect(bob.output).toMatch(/No such file/);
+    expect(bob.output).not.toContain('from-alice');
+
+    // A login that finds its container not set up does the setup itself and shows it.
+    await m.console.run('crun --root /run/skiff-core/crun delete -f a; umount /run/skiff-core/containers/a/rootfs; umount /run/skiff-core/images/*; rm -f /mnt/persist/skiff/core/images/*.squashfs; true', 60_000);
+    const late = await m.console.run("su - alice -c 'echo shell-after-setup; cat ~/mine.txt'", 180_000);
+    expect(late.output).toMatch(/importing image skiffos\/skiff-core-debian:bookworm: \d+%/);
+    expect(late.output).toContain('shell-after-setup');
+    expect(late.output).toContain('from-alice');
+
+    // Mistakes: an unknown key breaks container b (and so bob); alice keeps working; root too.
+    const broken = [
+      'containers:', '  a:', `    image: ${IMAGE}`, '  b:', `    image: ${IMAGE}`, '    imagee: typo',
+      'users:', '  alice:', '    container: a', '  bob:', '    container: b',
+      'images:', `  ${IMAGE}:`, '    build:', '      source: /opt/skiff/coreenv/debian',
+    ];
+    await m.console.run(writeConfig(broken));
+    await m.console.run('sync');
+    await m.machine.powerOff();
+
+    const after = await boot(disk);
+    const log = await after.console.run('sleep 1; cat /mnt/persist/skiff/core/skiff-core.log');
+    expect(log.output).toContain('/mnt/persist/skiff/core/config.yaml:6: containers.b.imagee: unknown key');
+    expect((await after.console.run('id -un')).output.trim()).toBe('root');
+    expect((await after.console.run("su - alice -c 'cat ~/mine.txt'", 120_000)).output).toContain('from-alice');
+    const refused = await after.console.run("su - bob -c 'echo should-not-run'", 60_000);
+    expect(refused.output).not.toContain('should-not-run');
+    expect(refused.output).toContain('containers.b.imagee: unknown key');
+
+    // Not YAML at all: named with its line; root still logs in.
+    await after.console.run(`printf 'containers:\\n  a: [\\n' > /mnt/persist/skiff/core/config.yaml`);
+    const syntax = await after.console.run('skiff-core check');
+    expect(syntax.status).not.toBe(0);
+    expect(syntax.output).toMatch(/config\.yaml:\d+: \(file\): not valid YAML/);
+  }, 15 * 60_000);
+});
