@@ -17,7 +17,7 @@ import { BOARD_BOOT_METHODS, type CardPlan, planCard, writeBoardImage } from './
 import { fetchBootloader } from './bootloader.ts';
 import { buildCoreManager, buildCoreRootfs, checkCoreRequest, type CoreImage, type CoreRequest } from './core.ts';
 import { buildKernel, type KernelBuild } from './kernel.ts';
-import { readLock, updateLock } from './lock.ts';
+import { lockKey, readLock, updateLock } from './lock.ts';
 import { outDir } from './paths.ts';
 import { Progress } from './progress.ts';
 import { run } from './run.ts';
@@ -104,7 +104,8 @@ export async function lockedPackages(ctx: Context, r: Resolution, plan: BuildPla
   const wanted = r.configuration.debianPackages;
   const requested = [...new Set(wanted.map((p) => p.name))].sort();
   const suite = plan.settings.DEBIAN_SUITE || undefined;
-  let entry = readLock(ctx).arches[plan.arch.debian];
+  const key = lockKey(plan.arch.debian, requested);
+  let entry = readLock(ctx).arches[key];
   const warnings: string[] = [];
   if (forceUpdate || !entry || JSON.stringify(entry.requested) !== JSON.stringify(requested) || entry.suite !== suite) {
     progress.tick(`resolving ${requested.length} packages for ${plan.arch.debian}${suite ? ` (${suite})` : ''} against the Debian mirror`, 0, true);
@@ -117,7 +118,7 @@ export async function lockedPackages(ctx: Context, r: Resolution, plan: BuildPla
     entry = { requested, ...(suite ? { suite } : {}), packages };
     const updated = entry;
     await updateLock(ctx, (lock) => {
-      lock.arches[plan.arch.debian] = updated;
+      lock.arches[key] = updated;
     });
     const changed = packages.filter((p) => before.get(p.name) !== p.version).map((p) => `${p.name} ${p.version}`);
     progress.tick(`images/debian-lock.json updated for ${plan.arch.debian}${changed.length ? `: ${changed.join(', ')}` : ''}`, 0, true);

@@ -91,15 +91,13 @@ export function checkCoreRequest(req: CoreRequest, arch: ArchInfo): void {
       'offline, only core/debian (debootstrap) can be built; use SKIFF_CONFIG=...,skiff/core or core/debian',
     );
   }
-  const hostRuns = arch.debian === 'amd64' || arch.debian === 'i386';
-  if (!hostRuns || process.arch !== 'x64') {
+  // Programs the host runs natively (no binfmt emulator registered here).
+  const native: Record<string, string[]> = { x64: ['amd64', 'i386'], arm64: ['arm64', 'armhf', 'armel'] };
+  if (!(native[process.arch] ?? []).includes(arch.debian)) {
     throw new SkiffError(
       `${req.layerHint}: the core root filesystem for ${arch.debian} needs debootstrap's second stage run on ${arch.debian}, and this host cannot run ${arch.debian} programs`,
       'build Skiff Core images for amd64 or i386 targets (virt/qemu, browser/v86), or run the build on a host of that architecture',
     );
-  }
-  if (process.getuid?.() !== 0) {
-    throw new SkiffError('debootstrap (the core root filesystem) needs root: it chroots and creates device nodes', 'run the build as root (CI does), or drop skiff/core from SKIFF_CONFIG');
   }
 }
 
@@ -110,6 +108,9 @@ export function checkCoreRequest(req: CoreRequest, arch: ArchInfo): void {
  */
 export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: ArchInfo, epoch: number, progress: Progress): Promise<CoreImage> {
   checkCoreRequest(req, arch);
+  if (process.getuid?.() !== 0) {
+    throw new SkiffError('debootstrap (the core root filesystem) needs root: it chroots and creates device nodes', 'run the build as root (CI does), or drop skiff/core from SKIFF_CONFIG');
+  }
   const source = debianSources(ctx.env, req.suite).find((s) => s.suite === req.suite && s.components.includes('main'));
   if (!source) throw new SkiffError(`no Debian archive for ${req.suite} among the host's apt sources`, 'set SKIFF_DEBIAN_MIRROR to a Debian mirror URL');
   const key = crypto.createHash('sha256').update(JSON.stringify(['minbase-v1', arch.debian, req.suite, source.uri, req.image])).digest('hex').slice(0, 16);

@@ -7,7 +7,12 @@ import { withCacheLock } from './cachelock.ts';
 /** The committed record of every Debian package an image was built from, per architecture. */
 export interface LockFile {
   comment: string;
-  /** `suite` only when a layer's DEBIAN_SUITE takes another release than the host's. */
+  /**
+   * Keyed by architecture and the packages the layers ask for (`amd64:busybox-static+crun+…`):
+   * two images of one architecture with different packages (virt/qemu with and without
+   * skiff/core) each keep their own entry instead of re-resolving over each other.
+   * `suite` only when a layer's DEBIAN_SUITE takes another release than the host's.
+   */
   arches: Record<string, { requested: string[]; suite?: string; packages: LockedPackage[] }>;
   /** Boards' bootloader packages (`armhf/u-boot-sunxi`): files taken from them, never installed in the host. */
   bootloaders?: Record<string, LockedPackage>;
@@ -15,9 +20,18 @@ export interface LockFile {
 
 export const lockPath = (ctx: Context) => path.join(ctx.rootDir, 'images', 'debian-lock.json');
 
+export const lockKey = (arch: string, requested: string[]) => `${arch}:${requested.join('+')}`;
+
 export function readLock(ctx: Context): LockFile {
   try {
-    return JSON.parse(fs.readFileSync(lockPath(ctx), 'utf8')) as LockFile;
+    const lock = JSON.parse(fs.readFileSync(lockPath(ctx), 'utf8')) as LockFile;
+    // Entries written before the key named the packages were keyed by architecture alone.
+    for (const [key, entry] of Object.entries(lock.arches)) {
+      if (key.includes(':')) continue;
+      delete lock.arches[key];
+      lock.arches[lockKey(key, entry.requested)] = entry;
+    }
+    return lock;
   } catch {
     return { comment: 'Written by skiff; refresh with `skiff lock --update`.', arches: {} };
   }

@@ -55,7 +55,11 @@ func login(args []string) int {
 		return fail("root is the host's administrator; log in as a user mapped in %s", configFile)
 	}
 	// Who logged in is known now; the rest (mount, crun, chown) needs root proper, not only the
-	// effective id of this set-uid program. The environment is not passed on (see loginEnv).
+	// effective id of this set-uid program, and none of the caller's environment: a PATH of the
+	// user's choosing would pick the programs root runs. loginEnv passes on what a login needs.
+	callerEnv := os.Environ()
+	os.Clearenv()
+	os.Setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
 	if err := syscall.Setgid(0); err != nil {
 		return fail("setgid: %v", err)
 	}
@@ -111,7 +115,7 @@ func login(args []string) int {
 		argv = append(argv, "--tty")
 	}
 	argv = append(argv, "--user", fmt.Sprintf("%d:%d", ca.uid, ca.gid), "--cwd", ca.home)
-	for _, kv := range loginEnv(ca) {
+	for _, kv := range loginEnv(ca, callerEnv) {
 		argv = append(argv, "--env", kv)
 	}
 	argv = append(argv, u.Container)
@@ -124,19 +128,18 @@ func login(args []string) int {
 }
 
 // loginEnv: what a login inside the container sees; TERM and the SSH variables come along.
-func loginEnv(ca *account) []string {
+func loginEnv(ca *account, caller []string) []string {
 	env := []string{defaultPath, "HOME=" + ca.home, "USER=" + ca.name, "LOGNAME=" + ca.name, "SHELL=" + ca.shell}
-	term := os.Getenv("TERM")
-	if term == "" {
-		term = "vt100"
-	}
-	env = append(env, "TERM="+term)
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "SSH_") || strings.HasPrefix(kv, "LANG=") || strings.HasPrefix(kv, "LC_") {
+	term := "TERM=vt100"
+	for _, kv := range caller {
+		switch {
+		case strings.HasPrefix(kv, "TERM=") && len(kv) > 5:
+			term = kv
+		case strings.HasPrefix(kv, "SSH_") || strings.HasPrefix(kv, "LANG=") || strings.HasPrefix(kv, "LC_"):
 			env = append(env, kv)
 		}
 	}
-	return env
+	return append(env, term)
 }
 
 // under: key is prefix itself or one of its sub-keys.

@@ -27,9 +27,14 @@ As the login shell of a mapped user it runs that user's shell in the container
 func main() {
 	base := filepath.Base(strings.TrimPrefix(os.Args[0], "-"))
 	args := os.Args[1:]
-	loginShell := strings.HasPrefix(os.Args[0], "-")
-	if os.Getuid() != 0 || loginShell {
+	// As a login shell: "-skiff-core" (login, su -), "skiff-core -c CMD" (ssh user@host CMD), or
+	// run with no arguments by a mapped user.
+	if strings.HasPrefix(os.Args[0], "-") || (len(args) > 0 && args[0] == "-c") || (len(args) == 0 && os.Getuid() != 0) {
 		os.Exit(login(args))
+	}
+	if len(args) > 0 && (args[0] == "setup" || args[0] == "users" || args[0] == "start" || args[0] == "status") && os.Getuid() != 0 {
+		fmt.Fprintf(os.Stderr, "%s %s: run it as root\n", base, args[0])
+		os.Exit(1)
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Print(usage)
@@ -48,13 +53,16 @@ func main() {
 	case "check":
 		file := configFile
 		if len(args) > 1 {
+			// Set-uid root: a user may not have it read files they cannot read themselves.
+			if os.Getuid() != 0 {
+				fmt.Fprintf(os.Stderr, "%s check FILE: run it as root (as a user, check checks %s)\n", base, configFile)
+				os.Exit(1)
+			}
 			file = args[1]
 		}
 		os.Exit(check(file))
 	case "status":
 		os.Exit(status())
-	case "-c":
-		os.Exit(login(args))
 	default:
 		fmt.Fprintf(os.Stderr, "%s: unknown command %q\n\n%s", base, args[0], usage)
 		os.Exit(2)
