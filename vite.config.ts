@@ -6,6 +6,8 @@ import { defineConfig, type Plugin } from 'vite';
 export const PLAYGROUND_WORKSPACE = process.env.SKIFF_PLAYGROUND_WORKSPACE || 'playground';
 const imageDir = path.resolve(__dirname, 'images/out', PLAYGROUND_WORKSPACE);
 const IMAGE_FILES = ['manifest.json', 'bzImage', 'initramfs.cpio.gz', 'seabios.bin', 'vgabios.bin'];
+/** Skiff Core's 9p share: its table and its content-named files, fetched by v86 one by one. */
+const CORE_FILE = /^core\/(fs\.json|flat\/[0-9a-f]{64}\.zst)$/;
 
 /** Serves image/ from images/out/<workspace>/ in dev, and copies it into dist/image/ on build. */
 function skiffImage(): Plugin {
@@ -14,7 +16,7 @@ function skiffImage(): Plugin {
     configureServer(server) {
       server.middlewares.use('/image', (req, res, next) => {
         const name = decodeURIComponent((req.url ?? '/').split('?')[0]!.slice(1));
-        if (!IMAGE_FILES.includes(name)) return next();
+        if (!IMAGE_FILES.includes(name) && !CORE_FILE.test(name)) return next();
         const file = path.join(imageDir, name);
         if (!fs.existsSync(file)) {
           res.statusCode = 404;
@@ -30,6 +32,8 @@ function skiffImage(): Plugin {
       const out = path.join(options.dir!, 'image');
       fs.mkdirSync(out, { recursive: true });
       for (const f of IMAGE_FILES) fs.copyFileSync(path.join(imageDir, f), path.join(out, f));
+      const core = path.join(imageDir, 'core');
+      if (fs.existsSync(path.join(core, 'fs.json'))) fs.cpSync(core, path.join(out, 'core'), { recursive: true });
     },
   };
 }

@@ -70,6 +70,24 @@ describe('the playground in Chromium', () => {
     await second.page.close();
   }, 600_000);
 
+  it('drops core into Debian in the tab, downloading only the files the container reads', async () => {
+    const before = site.served.length;
+    const { page } = await openPlayground();
+    const coreBytes = (from: number) => site.served.slice(from).filter((f) => f.path.startsWith('image/core/flat/')).reduce((n, f) => n + f.bytes, 0);
+    // Up to the prompt the core image costs its file table only, not one file of it.
+    expect(coreBytes(before)).toBe(0);
+    const atLogin = site.served.length;
+    await typeAndWait(page, "su - core -c 'cat /etc/os-release; echo IN-$((6*7))'", /ID=debian[\s\S]*IN-42/, 240_000);
+    const fetched = coreBytes(atLogin);
+    const whole = fs.readdirSync(path.join(PROJECT, 'dist/image/core/flat')).reduce((n, f) => n + fs.statSync(path.join(PROJECT, 'dist/image/core/flat', f)).size, 0);
+    expect(fetched).toBeGreaterThan(0);
+    expect(fetched).toBeLessThan(whole / 4);
+    // An interactive login reaches Debian's bash prompt in the tab.
+    await typeAndWait(page, 'su - core', /core@skiffos[^\n]*\$\s*$/m, 120_000);
+    await typeAndWait(page, 'echo "in $(. /etc/os-release; echo $ID) as $(id -un)"', /in debian as core/);
+    await typeAndWait(page, 'exit', /logout/);
+  }, 600_000);
+
   it('exports persist, wipes it, and gets the file back by importing the export', async () => {
     const { page } = await openPlayground();
     // Markers, not line anchors: the terminal's answer to a cursor query can land before the output.

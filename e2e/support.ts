@@ -9,7 +9,7 @@ export { CHROMIUM, launchChromium as launch } from '../harness/browser.ts';
 
 /** Builds the playground image and the static site into dist/, as `npm run build` does. */
 export async function buildSite(): Promise<void> {
-  await buildImage('browser/v86', 'playground');
+  await buildImage('browser/v86,skiff/core', 'playground');
   await build({ configFile: path.join(PROJECT, 'vite.config.ts'), logLevel: 'warn' });
 }
 

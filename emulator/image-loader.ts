@@ -6,15 +6,18 @@ export interface ImageManifest {
   chain: string[];
   kernel: { release: string };
   outputs: Record<string, { size: number; sha256: string }>;
+  /** Skiff Core: the core image as a 9p share (core/fs.json, files in core/flat/ fetched when first read). */
+  core?: { share?: { fsJson: string; flat: string } };
 }
 
 const FILES = { bios: 'seabios.bin', vgaBios: 'vgabios.bin', kernel: 'bzImage', initrd: 'initramfs.cpio.gz' } as const;
 
 /** Identifies an image: states saved for one image are never restored into another. */
 export function imageId(manifest: ImageManifest): string {
-  return Object.values(FILES)
-    .map((f) => manifest.outputs[f]?.sha256.slice(0, 16) ?? 'missing')
-    .join('-');
+  const parts = Object.values(FILES).map((f) => manifest.outputs[f]?.sha256.slice(0, 16) ?? 'missing');
+  // A state holds v86's 9p file table: it belongs to this core image too.
+  const share = manifest.core?.share && manifest.outputs[manifest.core.share.fsJson];
+  return [...parts, ...(share ? [share.sha256.slice(0, 16)] : [])].join('-');
 }
 
 /** Fetches a built image over HTTP (the playground's `image/` folder), reporting bytes as they arrive. */
@@ -45,5 +48,8 @@ export async function fetchImage(base: string, onProgress: (loaded: number, tota
     return out.buffer;
   };
   const [bios, vgaBios, kernel, initrd] = await Promise.all([get(FILES.bios), get(FILES.vgaBios), get(FILES.kernel), get(FILES.initrd)]);
-  return { image: { bios, vgaBios, kernel, initrd }, manifest };
+  // The core image is not downloaded here: v86 fetches fs.json at start and each file when the guest first reads it.
+  const share = manifest.core?.share;
+  const coreFs = share && { basefs: new URL(share.fsJson, base).href, baseurl: new URL(share.flat, base).href };
+  return { image: { bios, vgaBios, kernel, initrd, ...(coreFs ? { coreFs } : {}) }, manifest };
 }

@@ -7,6 +7,11 @@ export interface MachineImage {
   vgaBios: ArrayBuffer;
   kernel: ArrayBuffer;
   initrd: ArrayBuffer;
+  /**
+   * Skiff Core's image as v86's 9p file system (tag host9p): `basefs` is its fs.json (a path in
+   * Node, a URL in the browser), `baseurl` where its files are fetched from when first read.
+   */
+  coreFs?: { basefs: string; baseurl: string };
 }
 
 export interface MachineOptions {
@@ -64,6 +69,7 @@ export class V86Machine implements SerialPort {
       bzimage: { buffer: options.image.kernel },
       initrd: { buffer: options.image.initrd },
       hda: { buffer: options.disk },
+      ...(options.image.coreFs ? { filesystem: { basefs: options.image.coreFs.basefs, baseurl: options.image.coreFs.baseurl } } : {}),
       memory_size: (options.memoryMB ?? 128) * 1024 * 1024,
       vga_memory_size: 2 * 1024 * 1024,
       autostart: !options.state,

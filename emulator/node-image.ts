@@ -12,7 +12,14 @@ export function loadImageDir(dir: string): MachineImage {
     if (!fs.existsSync(p)) throw new Error(`${p} is missing: build the image first (SKIFF_CONFIG=browser/v86 npx skiff configure compile)`);
     return toArrayBuffer(fs.readFileSync(p));
   };
-  return { bios: read('seabios.bin'), vgaBios: read('vgabios.bin'), kernel: read('bzImage'), initrd: read('initramfs.cpio.gz') };
+  const coreFs = path.join(dir, 'core', 'fs.json');
+  return {
+    bios: read('seabios.bin'),
+    vgaBios: read('vgabios.bin'),
+    kernel: read('bzImage'),
+    initrd: read('initramfs.cpio.gz'),
+    ...(fs.existsSync(coreFs) ? { coreFs: { basefs: coreFs, baseurl: path.join(dir, 'core', 'flat') + path.sep } } : {}),
+  };
 }
 
 /** v86.wasm from the installed npm package. */

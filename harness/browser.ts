@@ -28,6 +28,8 @@ const TYPES: Record<string, string> = {
 
 export interface StaticSite {
   url: string;
+  /** Every file served, in order, with its size: what a visit downloaded. */
+  served: { path: string; bytes: number }[];
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export interface StaticSite {
  */
 export async function serveSite(distDir: string, imageDir?: string): Promise<StaticSite> {
   if (!fs.existsSync(path.join(distDir, 'index.html'))) throw new SkiffError(`${distDir} holds no built playground`, 'run `npm run build` first');
+  const served: StaticSite['served'] = [];
   const server = http.createServer((req, res) => {
     let rel: string;
     try {
@@ -52,6 +55,7 @@ export async function serveSite(distDir: string, imageDir?: string): Promise<Sta
       return;
     }
     res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': fs.statSync(file).size });
+    served.push({ path: rel, bytes: fs.statSync(file).size });
     fs.createReadStream(file)
       .on('error', () => res.destroy())
       .pipe(res);
@@ -60,6 +64,7 @@ export async function serveSite(distDir: string, imageDir?: string): Promise<Sta
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/`,
+    served,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -31,12 +31,12 @@ export function freePort(): Promise<number> {
 interface BootManifest {
   arch: string;
   board?: { card: string; qemuMachine?: string; qemuMemoryMB?: number };
-  core?: { file: string };
+  core?: { file?: string };
 }
 
 /** Skiff Core: the shipped core image as a read-only disk the guest finds by its serial and imports. */
 function coreDiskArgs(manifest: BootManifest, imageDir: string): string[] {
-  if (!manifest.core) return [];
+  if (!manifest.core?.file) return [];
   const file = path.join(imageDir, manifest.core.file);
   return ['-drive', `file=${file},if=none,id=core,format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=core,serial=skiffcore'];
 }

@@ -15,7 +15,7 @@ import { packCpio } from './cpio.ts';
 import { hostNeeds, requireHostTools } from './doctor.ts';
 import { BOARD_BOOT_METHODS, type CardPlan, planCard, writeBoardImage } from './board-image.ts';
 import { fetchBootloader } from './bootloader.ts';
-import { buildCoreManager, buildCoreRootfs, checkCoreRequest, type CoreImage, type CoreRequest } from './core.ts';
+import { buildCoreManager, buildCoreRootfs, checkCoreRequest, CORE_RUNTIME_PACKAGES, type CoreImage, type CoreRequest, writeShare } from './core.ts';
 import { buildKernel, type KernelBuild } from './kernel.ts';
 import { lockKey, readLock, updateLock } from './lock.ts';
 import { outDir } from './paths.ts';
@@ -145,8 +145,11 @@ export interface Manifest {
     qemuMachine?: string;
     qemuMemoryMB?: number;
   };
-  /** Skiff Core: the core image shipped in core/ and the Debian packages in it. */
-  core?: { image: string; file: string; packages: string[] };
+  /**
+   * Skiff Core: the core image shipped in core/ (a squashfs `file`, or for v86 a 9p `share`:
+   * core/fs.json and the files in core/flat/, which `outputs` leaves out) and its Debian packages.
+   */
+  core?: { image: string; packages: string[]; file?: string; share?: { fsJson: string; flat: string; files: number; bytes: number } };
   outputs: Record<string, { size: number; sha256: string }>;
   warnings: string[];
 }
@@ -211,9 +214,11 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     progress.addSteps(1);
     progress.step(`Skiff Core (manager, core image ${plan.core.image})`);
     const manager = await buildCoreManager(ctx, path.join(coreLayerDir(r), 'resources', 'skiff-core'), plan.arch, progress);
-    const image = await buildCoreRootfs(ctx, plan.core, plan.arch, epoch, progress);
+    // v86 reads the core image file by file over 9p (the browser fetches only what is used); QEMU and boards import a squashfs.
+    const image = await buildCoreRootfs(ctx, plan.core, plan.arch, epoch, plan.bootMethod === 'v86' ? 'share' : 'squashfs', progress);
     core = { manager, image };
-    progress.done(`manager ${(fs.statSync(manager).size / 1e6).toFixed(1)} MB; ${image.name}: ${image.packages.length} Debian packages, squashfs ${(image.size / 1e6).toFixed(1)} MB`);
+    const shipped = image.squashfs ? `squashfs ${(image.squashfs.size / 1e6).toFixed(1)} MB` : `9p share of ${image.share!.files} files, ${(image.share!.bytes / 1e6).toFixed(1)} MB`;
+    progress.done(`manager ${(fs.statSync(manager).size / 1e6).toFixed(1)} MB; ${image.name}: ${image.packages.length} Debian packages, ${shipped}`);
   }
 
   progress.step(`kernel (${plan.defconfig} + layer fragments, ARCH=${plan.arch.kernelArch})`);
@@ -226,12 +231,23 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   fs.mkdirSync(tree, { recursive: true });
   const dirs = new Map<string, string>();
   for (const [name, deb] of pkgs.debs) dirs.set(name, await extractDeb(ctx, deb));
+  // In the browser the container runtime rides on the core share, fetched at the first login, so
+  // the first visit does not download it (about 1.7 MB of crun and libraries only it needs).
+  const onShare = core?.image.share ? CORE_RUNTIME_PACKAGES.filter((p) => pkgs.requested.includes(p)) : [];
   const staged = stagePackages(
     tree,
     plan.arch,
-    pkgs.requested.map((name) => ({ name, dir: dirs.get(name)! })),
+    pkgs.requested.filter((name) => !onShare.includes(name)).map((name) => ({ name, dir: dirs.get(name)! })),
     [...dirs.values()],
   );
+  let runtimeTree: string | undefined;
+  if (onShare.length) {
+    runtimeTree = path.join(workspaceDir(ctx), 'core-runtime');
+    fs.rmSync(runtimeTree, { recursive: true, force: true });
+    const rt = stagePackages(runtimeTree, plan.arch, onShare.map((name) => ({ name, dir: dirs.get(name)! })), [...dirs.values()]);
+    // What the host has anyway (libc, the loader) stays in the host only.
+    for (const f of [...rt.files, ...rt.libraries]) if (fs.existsSync(path.join(tree, f)) || isLink(path.join(tree, f))) fs.rmSync(path.join(runtimeTree, f), { force: true });
+  }
   applyOverlays(r.configuration.overlays, tree);
   addUsers(tree, r.configuration.users);
   if (core) {
@@ -239,8 +255,9 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     fs.copyFileSync(core.manager, path.join(tree, 'usr/bin/skiff-core'));
     fs.chmodSync(path.join(tree, 'usr/bin/skiff-core'), 0o4755);
     fs.mkdirSync(path.join(tree, 'etc/skiff/core'), { recursive: true });
-    const { name, file, size, sha256 } = core.image;
-    fs.writeFileSync(path.join(tree, 'etc/skiff/core/images.json'), JSON.stringify({ images: [{ name, file, size, sha256 }] }, null, 2) + '\n');
+    const { name, squashfs: sq, share } = core.image;
+    const entry = sq ? { name, file: sq.file, size: sq.size, sha256: sq.sha256 } : { name, file: share!.root, share: true };
+    fs.writeFileSync(path.join(tree, 'etc/skiff/core/images.json'), JSON.stringify({ images: [entry] }, null, 2) + '\n');
   }
   fs.mkdirSync(path.join(tree, 'etc/skiff'), { recursive: true });
   fs.writeFileSync(
@@ -285,13 +302,20 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   }
   if (squashfs) fs.renameSync(squashfs, path.join(tmp, 'rootfs.squashfs'));
   if (core) {
-    // The core image ships next to the host image (QEMU attaches it as a disk); a hard link, not a 50 MB copy.
-    fs.mkdirSync(path.join(tmp, 'core'), { recursive: true });
-    const dest = path.join(tmp, 'core', core.image.file);
-    try {
-      fs.linkSync(core.image.squashfs, dest);
-    } catch {
-      fs.copyFileSync(core.image.squashfs, dest);
+    // The core image ships next to the host image, hard-linked from the cache (tens of MB).
+    const link = (from: string, to: string) => {
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      try {
+        fs.linkSync(from, to);
+      } catch {
+        fs.copyFileSync(from, to);
+      }
+    };
+    const { squashfs: sq, share } = core.image;
+    if (sq) link(sq.path, path.join(tmp, 'core', sq.file));
+    if (share) {
+      for (const f of fs.readdirSync(path.join(share.dir, 'flat'))) link(path.join(share.dir, 'flat', f), path.join(tmp, 'core', 'flat', f));
+      await writeShare(share, runtimeTree, path.join(tmp, 'core'), epoch, progress);
     }
   }
   const hostFiles: Record<string, string> = {};
@@ -323,7 +347,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     packages: pkgs.packages.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, arch: plan.arch.debian })),
     hostFiles,
     ...(board ? { board } : {}),
-    ...(core ? { core: { image: core.image.name, file: `core/${core.image.file}`, packages: core.image.packages } } : {}),
+    ...(core ? { core: coreManifest(core.image) } : {}),
     outputs,
     warnings: [...pkgs.warnings, ...kernel.dropped.map((d) => `kernel dropped ${d}`)],
   };
@@ -337,12 +361,28 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   return manifest;
 }
 
+function coreManifest(image: CoreImage): NonNullable<Manifest['core']> {
+  const { name, packages, squashfs: sq, share } = image;
+  if (sq) return { image: name, packages, file: `core/${sq.file}` };
+  return { image: name, packages, share: { fsJson: 'core/fs.json', flat: 'core/flat/', files: share!.files, bytes: share!.bytes } };
+}
+
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 function listFiles(dir: string, prefix = ''): string[] {
   return fs
     .readdirSync(path.join(dir, prefix))
     .sort()
     .flatMap((name) => {
       const p = prefix ? `${prefix}/${name}` : name;
+      // Thousands of content-named files: fs.json (listed) already pins each by its sha256.
+      if (p === 'core/flat') return [];
       return fs.statSync(path.join(dir, p)).isDirectory() ? listFiles(dir, p) : [p];
     });
 }

@@ -64,13 +64,12 @@ export async function buildCoreManager(ctx: Context, source: string, arch: ArchI
 export interface CoreImage {
   /** The image name config.yaml refers to, e.g. skiffos/skiff-core-debian:bookworm. */
   name: string;
-  /** File name of the squashfs shipped next to the host image (core/<file>). */
-  file: string;
-  squashfs: string;
-  size: number;
-  sha256: string;
   /** Debian packages in the image, `name version`. */
   packages: string[];
+  /** For QEMU and boards: one squashfs file, attached as a disk and imported onto persist. */
+  squashfs?: { file: string; path: string; size: number; sha256: string };
+  /** For v86: a 9p tree (v86's fs.json and content-named files) the browser fetches file by file. */
+  share?: { root: string; dir: string; files: number; bytes: number };
 }
 
 /** What a layer's debian/config asks for: `CORE_IMAGE` made by `CORE_ROOTFS` (debootstrap or pull). */
@@ -80,6 +79,17 @@ export interface CoreRequest {
   suite: string;
   layerHint: string;
 }
+
+const SLIM = `set -e
+rm -rf var/cache/apt/archives/*.deb var/cache/apt/*.bin var/lib/apt/lists/* var/log/* debootstrap
+: > etc/machine-id
+echo core > etc/hostname
+find usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete
+find usr/share/doc -mindepth 1 -type d -empty -delete
+rm -rf usr/share/man/* usr/share/info/*
+find usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+printf '%s\\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' 'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' 'path-include /usr/share/locale/locale.alias' > etc/dpkg/dpkg.cfg.d/skiff-core-slim
+`;
 
 const sanitize = (name: string) => name.replace(/[^A-Za-z0-9._-]+/g, '_');
 
@@ -102,45 +112,138 @@ export function checkCoreRequest(req: CoreRequest, arch: ArchInfo): void {
 }
 
 /**
- * A Debian minbase root filesystem made by debootstrap for the target, as a squashfs. debootstrap
- * runs its second stage in a chroot, so the host must be able to run the target's programs and
- * the build must be root.
+ * A Debian minbase root filesystem made by debootstrap for the target. debootstrap runs its second
+ * stage in a chroot, so the host must be able to run the target's programs and the build must be
+ * root. The tree is kept in the cache; `format` says how it ships: a squashfs, or a v86 9p share.
  */
-export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: ArchInfo, epoch: number, progress: Progress): Promise<CoreImage> {
+export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: ArchInfo, epoch: number, format: 'squashfs' | 'share', progress: Progress): Promise<CoreImage> {
   checkCoreRequest(req, arch);
   if (process.getuid?.() !== 0) {
     throw new SkiffError('debootstrap (the core root filesystem) needs root: it chroots and creates device nodes', 'run the build as root (CI does), or drop skiff/core from SKIFF_CONFIG');
   }
   const source = debianSources(ctx.env, req.suite).find((s) => s.suite === req.suite && s.components.includes('main'));
   if (!source) throw new SkiffError(`no Debian archive for ${req.suite} among the host's apt sources`, 'set SKIFF_DEBIAN_MIRROR to a Debian mirror URL');
-  const key = crypto.createHash('sha256').update(JSON.stringify(['minbase-v1', arch.debian, req.suite, source.uri, req.image])).digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(JSON.stringify(['minbase-slim-v2', arch.debian, req.suite, source.uri, req.image])).digest('hex').slice(0, 16);
   const dir = path.join(cacheDir(ctx), 'core', `rootfs-${arch.debian}-${req.suite}-${key}`);
-  const file = `${sanitize(req.image)}.squashfs`;
-  const squashfs = path.join(dir, file);
+  const root = sanitize(req.image);
+  const tree = path.join(dir, 'tree');
   const meta = path.join(dir, 'packages.txt');
   return withCacheLock(dir, (pid) => progress.tick(`waiting for build ${pid}, which makes the same core root filesystem`, 0, true), async () => {
-    if (!fs.existsSync(squashfs)) {
-      const tree = path.join(dir, 'tree');
+    if (!fs.existsSync(path.join(dir, 'tree.complete'))) {
       // A half-made tree (interrupted build) is never reused: start again.
-      await run('rm', ['-rf', tree]);
+      await run('rm', ['-rf', tree, path.join(dir, 'share'), path.join(dir, `${root}.squashfs`)]);
       fs.mkdirSync(dir, { recursive: true });
       progress.tick(`debootstrap --variant=minbase ${req.suite} ${arch.debian} from ${source.uri}`, 0, true);
       await run('debootstrap', ['--variant=minbase', `--arch=${arch.debian}`, req.suite, tree, source.uri], {
         onLine: (l) => progress.tick(`  ${l}`),
         logFile: path.join(dir, 'debootstrap.log'),
       });
-      const pkgs = await run('chroot', [tree, 'dpkg-query', '-W', '-f=${Package} ${Version}\\n']);
-      fs.writeFileSync(meta, pkgs);
-      // What a download leaves behind, and host-specific files: not part of the image.
-      await run('sh', ['-c', 'rm -rf var/cache/apt/archives/*.deb var/cache/apt/*.bin var/lib/apt/lists/* var/log/* debootstrap && : > etc/machine-id && echo core > etc/hostname', '--'], { cwd: tree });
+      fs.writeFileSync(meta, await run('chroot', [tree, 'dpkg-query', '-W', '-f=${Package} ${Version}\n']));
+      // What a download leaves behind, host-specific files, and (as Debian's slim container images
+      // do) documentation, manual pages and translations, kept out of later installs too.
+      await run('sh', ['-c', SLIM, '--'], { cwd: tree });
+      fs.writeFileSync(path.join(dir, 'tree.complete'), '');
+    } else progress.tick(`core root filesystem ${req.image}: cached`, 0, true);
+    const packages = fs.readFileSync(meta, 'utf8').trim().split('\n');
+    if (format === 'share') return { name: req.image, packages, share: await packV86Share(tree, path.join(dir, 'share'), root, epoch, progress) };
+    const file = `${root}.squashfs`;
+    const squashfs = path.join(dir, file);
+    if (!fs.existsSync(squashfs)) {
       progress.tick(`mksquashfs ${file}`, 0, true);
       const tmp = `${squashfs}.partial`;
       fs.rmSync(tmp, { force: true });
       await run('mksquashfs', [tree, tmp, '-noappend', '-comp', 'xz', '-no-progress', '-mkfs-time', String(epoch), '-all-time', String(epoch), '-reproducible']);
       fs.renameSync(tmp, squashfs);
-      await run('rm', ['-rf', tree]);
-    } else progress.tick(`core root filesystem ${req.image}: cached`, 0, true);
-    const size = fs.statSync(squashfs).size;
-    return { name: req.image, file, squashfs, size, sha256: sha256File(squashfs), packages: fs.readFileSync(meta, 'utf8').trim().split('\n') };
+    }
+    return { name: req.image, packages, squashfs: { file, path: squashfs, size: fs.statSync(squashfs).size, sha256: sha256File(squashfs) } };
   });
+}
+
+/** An entry of v86's fs.json (format 3): name, size, mtime, mode, uid, gid, then children / file name / link target. */
+type FsEntry = [string, number, number, number, number, number, FsEntry[] | string];
+
+/**
+ * Lists `tree` as fs.json entries, each distinct file content stored once in `flat`, zstd-compressed
+ * and named by its sha256 (v86 fetches a file from there when the guest first reads it, and
+ * decompresses `.zst` itself).
+ */
+async function shareEntries(tree: string, flat: string, epoch: number, progress: Progress): Promise<FsEntry[]> {
+  fs.mkdirSync(flat, { recursive: true });
+  const raw: string[] = [];
+  const walk = (rel: string): FsEntry[] => {
+    const entries: FsEntry[] = [];
+    for (const name of fs.readdirSync(path.join(tree, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const full = path.join(tree, r);
+      const st = fs.lstatSync(full);
+      if (st.isDirectory()) {
+        // The container gets its own /dev, /proc and /sys: their contents stay out.
+        entries.push([name, 0, epoch, st.mode, st.uid, st.gid, ['dev', 'proc', 'sys'].includes(r) ? [] : walk(r)]);
+      } else if (st.isSymbolicLink()) {
+        entries.push([name, 0, epoch, st.mode, st.uid, st.gid, fs.readlinkSync(full)]);
+      } else if (st.isFile()) {
+        const data = fs.readFileSync(full);
+        const sha = crypto.createHash('sha256').update(data).digest('hex');
+        const stored = path.join(flat, sha);
+        if (!fs.existsSync(stored) && !fs.existsSync(`${stored}.zst`)) {
+          fs.writeFileSync(stored, data);
+          raw.push(sha);
+        }
+        entries.push([name, st.size, epoch, st.mode, st.uid, st.gid, `${sha}.zst`]);
+      }
+      // Device nodes, fifos and sockets: none belong in a core image's files.
+    }
+    return entries;
+  };
+  const entries = walk('');
+  for (let i = 0; i < raw.length; i += 500) {
+    await run('zstd', ['-q', '-12', '--rm', '-f', ...raw.slice(i, i + 500)], { cwd: flat });
+    progress.tick(`  compressed ${Math.min(i + 500, raw.length)} of ${raw.length} files`);
+  }
+  return entries;
+}
+
+const countFiles = (e: FsEntry[]): { files: number; bytes: number } =>
+  e.reduce((a, x) => {
+    if (Array.isArray(x[6])) {
+      const c = countFiles(x[6]);
+      return { files: a.files + c.files, bytes: a.bytes + c.bytes };
+    }
+    return x[6].endsWith('.zst') ? { files: a.files + 1, bytes: a.bytes + x[1] } : a;
+  }, { files: 0, bytes: 0 });
+
+/** The core root filesystem as v86's 9p file system: `fs.json` and `flat/`, cached with the tree. */
+async function packV86Share(tree: string, out: string, root: string, epoch: number, progress: Progress): Promise<NonNullable<CoreImage['share']>> {
+  const done = path.join(out, '.complete');
+  if (!fs.existsSync(done)) {
+    progress.tick(`v86 9p share of ${root}: fs.json and zstd-compressed files`, 0, true);
+    await run('rm', ['-rf', out]);
+    const fsroot: FsEntry[] = [[root, 0, epoch, 0o40755, 0, 0, await shareEntries(tree, path.join(out, 'flat'), epoch, progress)]];
+    const totals = countFiles(fsroot);
+    fs.writeFileSync(path.join(out, 'fs.json'), JSON.stringify({ fsroot, version: 3, size: totals.bytes }));
+    fs.writeFileSync(path.join(out, 'totals.json'), JSON.stringify(totals));
+    fs.writeFileSync(done, '');
+  }
+  const totals = JSON.parse(fs.readFileSync(path.join(out, 'totals.json'), 'utf8')) as { files: number; bytes: number };
+  return { root, dir: out, ...totals };
+}
+
+/** Packages of the container runtime that the browser's host fetches from the share instead of booting with. */
+export const CORE_RUNTIME_PACKAGES = ['crun'];
+
+/** Folder on the share, next to the images, for programs the host fetches only when it needs them (crun). */
+export const SHARE_RUNTIME_DIR = 'skiff-runtime';
+
+/**
+ * Writes the share an image ships: the core image's fs.json plus `runtime` (a staged tree, e.g.
+ * crun and the libraries only it needs) under skiff-runtime/, its files added to `outDir/flat`.
+ */
+export async function writeShare(share: NonNullable<CoreImage['share']>, runtime: string | undefined, outDir: string, epoch: number, progress: Progress): Promise<void> {
+  const table = JSON.parse(fs.readFileSync(path.join(share.dir, 'fs.json'), 'utf8')) as { fsroot: FsEntry[]; version: number; size: number };
+  if (runtime) {
+    const entries = await shareEntries(runtime, path.join(outDir, 'flat'), epoch, progress);
+    table.fsroot.push([SHARE_RUNTIME_DIR, 0, epoch, 0o40755, 0, 0, entries]);
+    table.size += countFiles(entries).bytes;
+  }
+  fs.writeFileSync(path.join(outDir, 'fs.json'), JSON.stringify(table));
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PROJECT_DIR } from '../buildroot/context.ts';
 
 const workspace = process.env.SKIFF_PLAYGROUND_WORKSPACE || 'playground';
-const config = process.env.SKIFF_PLAYGROUND_CONFIG || 'browser/v86';
+const config = process.env.SKIFF_PLAYGROUND_CONFIG || 'browser/v86,skiff/core';
 const manifest = path.join(PROJECT_DIR, 'images/out', workspace, 'manifest.json');
 
 if (fs.existsSync(manifest) && !process.argv.includes('--rebuild')) {

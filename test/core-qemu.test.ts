@@ -77,6 +77,13 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     expect(note.output).toContain('kept-across-reboots');
     // Imported once: the image lives on persist now.
     expect((await second.console.run('ls /mnt/persist/skiff/core/images/')).output).toContain('.squashfs');
+
+    // A power cut can keep the account and lose its new home (the bench met it in the browser):
+    // the next login gives core a fresh home instead of failing to chdir.
+    await second.console.run('crun --root /run/skiff-core/crun delete -f core; umount /run/skiff-core/containers/core/rootfs; rm -rf /mnt/persist/skiff/core/containers/core/upper/home/core', 60_000);
+    const fresh = await second.console.run("su - core -c 'pwd; ls -A ~'", 120_000);
+    expect(fresh.output).toMatch(/^\/home\/core$/m);
+    expect(fresh.output).toContain('.bashrc');
   }, 10 * 60_000);
 
   it('keeps two users in two containers apart, shows setup progress, and survives a broken config', async () => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const isRoot = process.getuid?.() === 0;
 
-for (const config of ['browser/v86', 'virt/qemu', 'virt/qemu,skiff/core', 'virt/qemu_arm64', 'virt/qemu_armhf', 'orangepi/zero', 'pine64/rock64']) {
+for (const config of ['browser/v86', 'browser/v86,skiff/core', 'virt/qemu', 'virt/qemu,skiff/core', 'virt/qemu_arm64', 'virt/qemu_armhf', 'orangepi/zero', 'pine64/rock64']) {
   const doctor = (fix: boolean) =>
     spawnSync(process.execPath, [path.join(root, 'bin/skiff.js'), 'doctor', ...(fix ? ['--fix'] : [])], {
       env: { ...process.env, SKIFF_CONFIG: config },

@@ -80,13 +80,13 @@ func ensureContainer(cfg *Config, name string, progress func(string)) error {
 		return err
 	}
 	say("starting container " + name)
-	exec.Command(crunPath, "--root", crunRoot, "delete", "--force", name).Run()
+	crun("delete", "--force", name).Run()
 	logf, err := os.OpenFile(filepath.Join(state, "console.log"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(crunPath, "--root", crunRoot, "--cgroup-manager=disabled", "run", "--no-pivot", "--detach", "--bundle", containerRun(name), name)
+	cmd := crun("--cgroup-manager=disabled", "run", "--no-pivot", "--detach", "--bundle", containerRun(name), name)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Run(); err != nil {
 		log, _ := os.ReadFile(filepath.Join(state, "console.log"))
@@ -97,7 +97,7 @@ func ensureContainer(cfg *Config, name string, progress func(string)) error {
 }
 
 func running(name string) bool {
-	out, err := exec.Command(crunPath, "--root", crunRoot, "state", name).Output()
+	out, err := crun("state", name).Output()
 	if err != nil {
 		return false
 	}
@@ -228,4 +228,34 @@ func adjustCaps(base, add, drop []string) []string {
 		}
 	}
 	return out
+}
+
+// crunBinary: crun from the host image, or in the browser from the core share (fetched on first
+// use, so the playground's first visit does not download it), with the libraries next to it.
+func crunBinary() (string, []string) {
+	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	if _, err := os.Stat(crunPath); err == nil {
+		return crunPath, env
+	}
+	if !mountShare() {
+		return crunPath, env
+	}
+	rt := filepath.Join(shippedShareDir, shippedRuntimeDir)
+	var libs []string
+	for _, pattern := range []string{"lib/*", "usr/lib/*", "lib", "usr/lib"} {
+		found, _ := filepath.Glob(filepath.Join(rt, pattern))
+		for _, d := range found {
+			if st, err := os.Stat(d); err == nil && st.IsDir() {
+				libs = append(libs, d)
+			}
+		}
+	}
+	return filepath.Join(rt, "usr/bin/crun"), append(env, "LD_LIBRARY_PATH="+strings.Join(libs, ":"))
+}
+
+func crun(args ...string) *exec.Cmd {
+	bin, env := crunBinary()
+	cmd := exec.Command(bin, append([]string{"--root", crunRoot}, args...)...)
+	cmd.Env = env
+	return cmd
 }

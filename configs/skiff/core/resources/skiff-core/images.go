@@ -162,12 +162,18 @@ func diskWithSerial(serial string) string {
 	return ""
 }
 
+// mountShare mounts the browser's 9p share (read-only), if this machine has one.
+func mountShare() bool {
+	if mounted(shippedShareDir) {
+		return true
+	}
+	os.MkdirAll(shippedShareDir, 0o755)
+	return exec.Command("mount", "-t", "9p", "-o", "ro,trans=virtio,version=9p2000.L,cache=loose", shippedShareTag, shippedShareDir).Run() == nil
+}
+
 func sharedImage(img *ShippedImage) (string, bool) {
-	if !mounted(shippedShareDir) {
-		os.MkdirAll(shippedShareDir, 0o755)
-		if exec.Command("mount", "-t", "9p", "-o", "ro,trans=virtio,version=9p2000.L,cache=loose", shippedShareTag, shippedShareDir).Run() != nil {
-			return "", false
-		}
+	if !mountShare() {
+		return "", false
 	}
 	dir := filepath.Join(shippedShareDir, strings.TrimSuffix(img.File, ".squashfs"))
 	if st, err := os.Stat(dir); err == nil && st.IsDir() {

@@ -111,6 +111,7 @@ func login(args []string) int {
 		shell = []string{ca.shell, "-l"}
 	}
 	argv := []string{"crun", "--root", crunRoot, "exec"}
+	bin, crunEnv := crunBinary()
 	if isTerminal(os.Stdin.Fd()) {
 		argv = append(argv, "--tty")
 	}
@@ -123,8 +124,8 @@ func login(args []string) int {
 	if len(args) > 1 && args[0] == "-c" {
 		argv = append(argv, "-c", strings.Join(args[1:], " "))
 	}
-	err = syscall.Exec(crunPath, argv, []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"})
-	return fail("running %s: %v", crunPath, err)
+	err = syscall.Exec(bin, argv, crunEnv)
+	return fail("running %s: %v", bin, err)
 }
 
 // loginEnv: what a login inside the container sees; TERM and the SSH variables come along.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 type account struct {
@@ -117,6 +118,10 @@ func containerUserName(uname string, u *User) string {
 func containerUser(rootfs, uname string, u *User, create bool) (*account, error) {
 	name := containerUserName(uname, u)
 	if a := findAccount(filepath.Join(rootfs, "etc/passwd"), name); a != nil {
+		// A power cut can keep the account but lose its new home: give it a fresh one.
+		if _, err := os.Stat(filepath.Join(rootfs, a.home)); os.IsNotExist(err) && strings.HasPrefix(a.home, "/home/") {
+			seedHome(rootfs, a)
+		}
 		return a, nil
 	}
 	if !create || (u.CreateContainerUser != nil && !*u.CreateContainerUser) {
@@ -130,12 +135,18 @@ func containerUser(rootfs, uname string, u *User, create bool) (*account, error)
 	if err != nil {
 		return nil, fmt.Errorf("creating user %s in the container: %v", name, err)
 	}
-	home := filepath.Join(rootfs, "home", name)
-	if err := exec.Command("cp", "-a", filepath.Join(rootfs, "etc/skel")+"/.", home+"/").Run(); err != nil {
-		os.MkdirAll(home, 0o755)
-	}
-	exec.Command("chown", "-R", fmt.Sprintf("%d:%d", a.uid, a.gid), home).Run()
+	seedHome(rootfs, a)
 	return a, nil
+}
+
+// seedHome makes a home from /etc/skel, owned by the user, and syncs it with the account: the
+// container's writable layer is on persist, and a login may be followed by a power cut.
+func seedHome(rootfs string, a *account) {
+	home := filepath.Join(rootfs, a.home)
+	os.MkdirAll(home, 0o755)
+	exec.Command("cp", "-a", filepath.Join(rootfs, "etc/skel")+"/.", home+"/").Run()
+	exec.Command("chown", "-R", fmt.Sprintf("%d:%d", a.uid, a.gid), home).Run()
+	syscall.Sync()
 }
 
 // hostUser makes the host account a mapped user logs in with: its shell is this program, its
