@@ -123,7 +123,7 @@ export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: Arch
   }
   const source = debianSources(ctx.env, req.suite).find((s) => s.suite === req.suite && s.components.includes('main'));
   if (!source) throw new SkiffError(`no Debian archive for ${req.suite} among the host's apt sources`, 'set SKIFF_DEBIAN_MIRROR to a Debian mirror URL');
-  const key = crypto.createHash('sha256').update(JSON.stringify(['minbase-slim-v2', arch.debian, req.suite, source.uri, req.image])).digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(JSON.stringify(['minbase', SLIM, arch.debian, req.suite, source.uri, req.image])).digest('hex').slice(0, 16);
   const dir = path.join(cacheDir(ctx), 'core', `rootfs-${arch.debian}-${req.suite}-${key}`);
   const root = sanitize(req.image);
   const tree = path.join(dir, 'tree');
@@ -131,8 +131,10 @@ export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: Arch
   return withCacheLock(dir, (pid) => progress.tick(`waiting for build ${pid}, which makes the same core root filesystem`, 0, true), async () => {
     if (!fs.existsSync(path.join(dir, 'tree.complete'))) {
       // A half-made tree (interrupted build) is never reused: start again.
-      await run('rm', ['-rf', tree, path.join(dir, 'share'), path.join(dir, `${root}.squashfs`)]);
+      // Packs of an earlier tree go with it.
       fs.mkdirSync(dir, { recursive: true });
+      const stale = fs.readdirSync(dir).filter((e) => e === 'tree' || e.startsWith('share-') || /^\d+$/.test(e));
+      await run('rm', ['-rf', ...stale.map((e) => path.join(dir, e))]);
       progress.tick(`debootstrap --variant=minbase ${req.suite} ${arch.debian} from ${source.uri}`, 0, true);
       await run('debootstrap', ['--variant=minbase', `--arch=${arch.debian}`, req.suite, tree, source.uri], {
         onLine: (l) => progress.tick(`  ${l}`),
@@ -145,9 +147,11 @@ export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: Arch
       fs.writeFileSync(path.join(dir, 'tree.complete'), '');
     } else progress.tick(`core root filesystem ${req.image}: cached`, 0, true);
     const packages = fs.readFileSync(meta, 'utf8').trim().split('\n');
-    if (format === 'share') return { name: req.image, packages, share: await packV86Share(tree, path.join(dir, 'share'), root, epoch, progress) };
+    // The packs carry SOURCE_DATE_EPOCH in their timestamps: one per epoch, so the cache never decides the bytes.
+    if (format === 'share') return { name: req.image, packages, share: await packV86Share(tree, path.join(dir, `share-${epoch}`), root, epoch, progress) };
     const file = `${root}.squashfs`;
-    const squashfs = path.join(dir, file);
+    const squashfs = path.join(dir, `${epoch}`, file);
+    fs.mkdirSync(path.dirname(squashfs), { recursive: true });
     if (!fs.existsSync(squashfs)) {
       progress.tick(`mksquashfs ${file}`, 0, true);
       const tmp = `${squashfs}.partial`;

@@ -190,6 +190,8 @@ func parseConfig(file string, data []byte) *Loaded {
 		switch {
 		case !validUserName(name):
 			add(val.Line, "users."+name, "a user name is lower-case letters, digits, '_' and '-', starting with a letter")
+		case u.ContainerUser != "" && !validUserName(u.ContainerUser):
+			add(keyLine(val, "containerUser"), "users."+name+".containerUser", "%q is not a user name (lower-case letters, digits, '_' and '-', starting with a letter)", u.ContainerUser)
 		case u.Container == "":
 			add(val.Line, "users."+name+".container", "missing: name the container this user is dropped into")
 		case out.Config.Containers[u.Container] == nil:

@@ -64,13 +64,6 @@ func ensureContainer(cfg *Config, name string, progress func(string)) error {
 			return fmt.Errorf("mounting the root of container %s (overlay %s): %v", name, opts, err)
 		}
 	}
-	for uname, u := range cfg.Users {
-		if u.Container == name {
-			if _, err := containerUser(rootfs, uname, u, true); err != nil {
-				return err
-			}
-		}
-	}
 	spec, err := ociSpec(name, c)
 	if err != nil {
 		return err
@@ -92,6 +85,14 @@ func ensureContainer(cfg *Config, name string, progress func(string)) error {
 		log, _ := os.ReadFile(filepath.Join(state, "console.log"))
 		return fmt.Errorf("crun could not start container %s: %v: %s", name, err, strings.TrimSpace(string(log)))
 	}
+	for _, uname := range sortedKeys(cfg.Users) {
+		if u := cfg.Users[uname]; u.Container == name {
+			// One user's account failing leaves the container to its other users.
+			if _, err := containerUser(name, uname, u, true); err != nil {
+				report("%v", err)
+			}
+		}
+	}
 	say("ready")
 	return nil
 }
@@ -109,8 +110,9 @@ func running(name string) bool {
 
 var allCaps = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ"}
 
-// Docker's default set, which is what upstream's containers get unless privileged.
-var defaultCaps = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"}
+// Docker's default set, which is what upstream's containers get unless privileged, less CAP_MKNOD:
+// without a device cgroup it would let the container's root make a node for the persist disk.
+var defaultCaps = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"}
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -175,7 +177,7 @@ func ociSpec(name string, c *Container) (map[string]any, error) {
 			"env":      env,
 			"cwd":      cwd,
 			"capabilities": map[string][]string{
-				"bounding": caps, "effective": caps, "permitted": caps, "inheritable": caps,
+				"bounding": caps, "effective": caps, "permitted": caps,
 			},
 			"rlimits": []map[string]any{{"type": "RLIMIT_NOFILE", "hard": 65536, "soft": 65536}},
 		},

@@ -20,6 +20,8 @@ type ShippedImage struct {
 	File   string `json:"file"`
 	Size   int64  `json:"size"`
 	Sha256 string `json:"sha256"`
+	// Share: read in place from the 9p share (the browser), never imported.
+	Share bool `json:"share"`
 }
 
 func shippedImages() []ShippedImage {
@@ -97,7 +99,8 @@ func imageRoot(name string, img *Image, progress func(string)) (string, error) {
 // so a power cut during an import leaves no file that looks complete.
 func imported(file string, img *ShippedImage) bool {
 	st, err := os.Stat(file)
-	return err == nil && st.Size() == img.Size
+	sum, err2 := os.ReadFile(file + ".sha256")
+	return err == nil && err2 == nil && st.Size() == img.Size && strings.TrimSpace(string(sum)) == img.Sha256
 }
 
 func importImage(dev, dest string, img *ShippedImage, progress func(string)) error {
@@ -148,7 +151,12 @@ func importImage(dev, dest string, img *ShippedImage, progress func(string)) err
 		os.Remove(tmp)
 		return fmt.Errorf("image %s from %s has sha256 %s, expected %s: the disk does not belong to this host image", img.Name, dev, got, img.Sha256)
 	}
-	return os.Rename(tmp, dest)
+	os.Remove(dest + ".sha256")
+	if err := os.Rename(tmp, dest); err != nil {
+		return err
+	}
+	// Written last: an image another build of the host ships under the same name is imported again.
+	return os.WriteFile(dest+".sha256", []byte(img.Sha256+"\n"), 0o644)
 }
 
 func diskWithSerial(serial string) string {

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -66,6 +66,10 @@ func login(args []string) int {
 	if err := syscall.Setuid(0); err != nil {
 		return fail("setuid: %v", err)
 	}
+	// The setup below is root's work on shared state: the user's Ctrl-C, a hang-up or a closed
+	// pipe must not stop it half-way. The shell run at the end gets the default handling back.
+	quiet := []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTSTP, syscall.SIGPIPE}
+	signal.Ignore(quiet...)
 	l, err := loadConfig(configFile)
 	if err != nil {
 		return fail("%v", err)
@@ -101,8 +105,7 @@ func login(args []string) int {
 		appendLog(fmt.Sprintf("login %s: %v", me.name, err))
 		return fail("%v", err)
 	}
-	rootfs := filepath.Join(containerRun(u.Container), "rootfs")
-	ca, err := containerUser(rootfs, me.name, u, true)
+	ca, err := containerUser(u.Container, me.name, u, true)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -124,6 +127,7 @@ func login(args []string) int {
 	if len(args) > 1 && args[0] == "-c" {
 		argv = append(argv, "-c", strings.Join(args[1:], " "))
 	}
+	signal.Reset(quiet...)
 	err = syscall.Exec(bin, argv, crunEnv)
 	return fail("running %s: %v", bin, err)
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 const usage = `skiff-core: users dropped into containers (config: ` + configFile + `)
@@ -25,6 +26,15 @@ As the login shell of a mapped user it runs that user's shell in the container
 `
 
 func main() {
+	// A set-uid program started with fd 0, 1 or 2 closed would open its own files there.
+	for fd := 0; fd < 3; fd++ {
+		var st syscall.Stat_t
+		if syscall.Fstat(fd, &st) != nil {
+			if f, err := os.OpenFile("/dev/null", os.O_RDWR, 0); err == nil && int(f.Fd()) != fd {
+				f.Close()
+			}
+		}
+	}
 	base := filepath.Base(strings.TrimPrefix(os.Args[0], "-"))
 	args := os.Args[1:]
 	// As a login shell: "-skiff-core" (login, su -), "skiff-core -c CMD" (ssh user@host CMD), or
@@ -54,7 +64,7 @@ func main() {
 		file := configFile
 		if len(args) > 1 {
 			// Set-uid root: a user may not have it read files they cannot read themselves.
-			if os.Getuid() != 0 {
+			if os.Getuid() != os.Geteuid() {
 				fmt.Fprintf(os.Stderr, "%s check FILE: run it as root (as a user, check checks %s)\n", base, configFile)
 				os.Exit(1)
 			}
@@ -97,7 +107,7 @@ func installDefault() error {
 	}
 	os.MkdirAll(persistDir, 0o755)
 	tmp := configFile + ".new"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, configFile)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 type account struct {
@@ -113,52 +112,63 @@ func containerUserName(uname string, u *User) string {
 	return uname
 }
 
-// containerUser finds (or, unless createContainerUser is false, creates) the user inside a
-// container's root, with a home seeded from /etc/skel.
-func containerUser(rootfs, uname string, u *User, create bool) (*account, error) {
+// The container's account for a user, and a home for it if a power cut lost the one made before.
+// One exec per login: the line from getent, or exit 3 when there is no such account.
+const accountScript = `e=$(getent passwd "$1") || exit 3
+home=$(echo "$e" | cut -d: -f6)
+case "$home" in /home/*) [ -d "$home" ] || { mkdir -p "$home" && cp -a /etc/skel/. "$home" && chown -R "$(echo "$e" | cut -d: -f3,4)" "$home" && sync; } ;; esac
+echo "$e"`
+
+// containerUser finds (or, unless createContainerUser is false, creates) the user inside a running
+// container. What writes runs in the container (crun exec, as its root), so a link planted in the
+// container's files cannot point a write of this set-uid program at the host.
+func containerUser(container, uname string, u *User, create bool) (*account, error) {
 	name := containerUserName(uname, u)
-	if a := findAccount(filepath.Join(rootfs, "etc/passwd"), name); a != nil {
-		// A power cut can keep the account but lose its new home: give it a fresh one.
-		if _, err := os.Stat(filepath.Join(rootfs, a.home)); os.IsNotExist(err) && strings.HasPrefix(a.home, "/home/") {
-			seedHome(rootfs, a)
+	out, err := inContainer(container, accountScript, name)
+	if exit, ok := err.(*exec.ExitError); ok && exit.ExitCode() == 3 {
+		if !create || (u.CreateContainerUser != nil && !*u.CreateContainerUser) {
+			return nil, fmt.Errorf("user %s: container %s has no user %s and createContainerUser is false", uname, container, name)
 		}
-		return a, nil
+		// Its own group and a home from /etc/skel, as upstream's createContainerUser does; bash if the image has it.
+		add := `shell=/bin/sh; [ -x /bin/bash ] && shell=/bin/bash; useradd --create-home --user-group --shell "$shell" "$1" && sync`
+		if msg, err := inContainer(container, add, name); err != nil {
+			return nil, fmt.Errorf("creating user %s in container %s: %v: %s", name, container, err, strings.TrimSpace(string(msg)))
+		}
+		out, err = inContainer(container, accountScript, name)
 	}
-	if !create || (u.CreateContainerUser != nil && !*u.CreateContainerUser) {
-		return nil, fmt.Errorf("user %s: the container has no user %s and createContainerUser is false", uname, name)
-	}
-	shell := "/bin/sh"
-	if _, err := os.Stat(filepath.Join(rootfs, "bin/bash")); err == nil {
-		shell = "/bin/bash"
-	}
-	a, err := addAccount(rootfs, name, "/home/"+name, shell, "*")
 	if err != nil {
-		return nil, fmt.Errorf("creating user %s in the container: %v", name, err)
+		return nil, fmt.Errorf("looking up user %s in container %s: %v: %s", name, container, err, strings.TrimSpace(string(out)))
 	}
-	seedHome(rootfs, a)
-	return a, nil
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	p := strings.Split(lines[len(lines)-1], ":")
+	if len(p) < 7 {
+		return nil, fmt.Errorf("user %s in container %s: unexpected account line %q", name, container, lines[len(lines)-1])
+	}
+	uid, _ := strconv.Atoi(p[2])
+	gid, _ := strconv.Atoi(p[3])
+	return &account{p[0], uid, gid, p[5], p[6]}, nil
 }
 
-// seedHome makes a home from /etc/skel, owned by the user, and syncs it with the account: the
-// container's writable layer is on persist, and a login may be followed by a power cut.
-func seedHome(rootfs string, a *account) {
-	home := filepath.Join(rootfs, a.home)
-	os.MkdirAll(home, 0o755)
-	exec.Command("cp", "-a", filepath.Join(rootfs, "etc/skel")+"/.", home+"/").Run()
-	exec.Command("chown", "-R", fmt.Sprintf("%d:%d", a.uid, a.gid), home).Run()
-	syscall.Sync()
+func inContainer(container, script string, args ...string) ([]byte, error) {
+	return crun(append([]string{"exec", container, "/bin/sh", "-c", script, "sh"}, args...)...).CombinedOutput()
 }
 
 // hostUser makes the host account a mapped user logs in with: its shell is this program, its
 // keys come from auth. The host's accounts live in RAM, so this runs every boot.
 func hostUser(uname string, u *User) error {
 	a := findAccount("/etc/passwd", uname)
+	if a != nil && a.shell != shellPath {
+		return fmt.Errorf("user %s: the host already has this account (shell %s); pick another name", uname, a.shell)
+	}
 	if a == nil {
 		shadow := "!"
 		if u.Auth != nil && !u.Auth.Locked {
 			switch {
 			case u.Auth.Password != "":
-				out, err := exec.Command("cryptpw", "-m", "sha512", u.Auth.Password).Output()
+				// On stdin: an argument would show in ps to anyone sharing the PID namespace.
+				hash := exec.Command("cryptpw", "-m", "sha512", "-")
+				hash.Stdin = strings.NewReader(u.Auth.Password + "\n")
+				out, err := hash.Output()
 				if err != nil {
 					return fmt.Errorf("user %s: hashing the password: %v", uname, err)
 				}
