@@ -66,10 +66,6 @@ func login(args []string) int {
 	if err := syscall.Setuid(0); err != nil {
 		return fail("setuid: %v", err)
 	}
-	// The setup below is root's work on shared state: the user's Ctrl-C, a hang-up or a closed
-	// pipe must not stop it half-way. The shell run at the end gets the default handling back.
-	quiet := []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTSTP, syscall.SIGPIPE}
-	signal.Ignore(quiet...)
 	l, err := loadConfig(configFile)
 	if err != nil {
 		return fail("%v", err)
@@ -97,6 +93,11 @@ func login(args []string) int {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+	// Waiting could be given up with Ctrl-C; the setup below is root's work on shared state, which
+	// the user's Ctrl-C, a hang-up or a closed pipe must not stop half-way. The shell run at the
+	// end gets the default handling back.
+	quiet := []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTSTP, syscall.SIGPIPE}
+	signal.Ignore(quiet...)
 	err = ensureContainer(&l.Config, u.Container, show)
 	lock.Close()
 	end()
