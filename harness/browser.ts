@@ -54,8 +54,9 @@ export async function serveSite(distDir: string, imageDir?: string): Promise<Sta
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': fs.statSync(file).size });
-    served.push({ path: rel, bytes: fs.statSync(file).size });
+    const bytes = fs.statSync(file).size;
+    res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': bytes });
+    served.push({ path: rel, bytes });
     fs.createReadStream(file)
       .on('error', () => res.destroy())
       .pipe(res);

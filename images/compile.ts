@@ -21,7 +21,7 @@ import { lockKey, readLock, updateLock } from './lock.ts';
 import { outDir } from './paths.ts';
 import { Progress } from './progress.ts';
 import { run } from './run.ts';
-import { extractDeb, stagePackages } from './rootfs.ts';
+import { extractDeb, isLink, stagePackages } from './rootfs.ts';
 import { debianSources } from './sources.ts';
 import { addUsers } from './users.ts';
 
@@ -365,14 +365,6 @@ function coreManifest(image: CoreImage): NonNullable<Manifest['core']> {
   const { name, packages, squashfs: sq, share } = image;
   if (sq) return { image: name, packages, file: `core/${sq.file}` };
   return { image: name, packages, share: { fsJson: 'core/fs.json', flat: 'core/flat/', files: share!.files, bytes: share!.bytes } };
-}
-
-function isLink(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }
 
 function listFiles(dir: string, prefix = ''): string[] {

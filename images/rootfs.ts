@@ -124,7 +124,7 @@ export function stagePackages(tree: string, arch: ArchInfo, requested: { name: s
   return { files, libraries };
 }
 
-function isLink(p: string): boolean {
+export function isLink(p: string): boolean {
   try {
     return fs.lstatSync(p).isSymbolicLink();
   } catch {

@@ -235,7 +235,7 @@ func adjustCaps(base, add, drop []string) []string {
 // crunBinary: crun from the host image, or in the browser from the core share (fetched on first
 // use, so the playground's first visit does not download it), with the libraries next to it.
 func crunBinary() (string, []string) {
-	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	env := []string{rootPath}
 	if _, err := os.Stat(crunPath); err == nil {
 		return crunPath, env
 	}

@@ -38,10 +38,10 @@ func shippedImages() []ShippedImage {
 // persist first if it has not been yet. progress receives a line now and then.
 func imageRoot(name string, img *Image, progress func(string)) (string, error) {
 	var shipped *ShippedImage
-	for _, s := range shippedImages() {
-		if s.Name == name {
-			s := s
-			shipped = &s
+	all := shippedImages()
+	for i := range all {
+		if all[i].Name == name {
+			shipped = &all[i]
 		}
 	}
 	if shipped == nil {
@@ -52,7 +52,7 @@ func imageRoot(name string, img *Image, progress func(string)) (string, error) {
 			how = "building it from " + img.Build.Source + " needs docker (layer apps/docker)"
 		}
 		known := []string{}
-		for _, s := range shippedImages() {
+		for _, s := range all {
 			known = append(known, s.Name)
 		}
 		return "", fmt.Errorf("image %s: %s; images shipped offline: %s", name, how, strings.Join(known, ", "))

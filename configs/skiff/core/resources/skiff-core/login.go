@@ -59,7 +59,7 @@ func login(args []string) int {
 	// user's choosing would pick the programs root runs. loginEnv passes on what a login needs.
 	callerEnv := os.Environ()
 	os.Clearenv()
-	os.Setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+	os.Setenv("PATH", strings.TrimPrefix(rootPath, "PATH="))
 	if err := syscall.Setgid(0); err != nil {
 		return fail("setgid: %v", err)
 	}
