@@ -1,13 +1,19 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
 
 // The playground serves the browser/v86 image built in this workspace (see site/prepare-image.ts).
 export const PLAYGROUND_WORKSPACE = process.env.SKIFF_PLAYGROUND_WORKSPACE || 'playground';
 const imageDir = path.resolve(__dirname, 'images/out', PLAYGROUND_WORKSPACE);
-const IMAGE_FILES = ['manifest.json', 'bzImage', 'initramfs.cpio.gz', 'seabios.bin', 'vgabios.bin'];
+const IMAGE_FILES = ['manifest.json', 'bzImage', 'initramfs.cpio.zst', 'seabios.bin', 'vgabios.bin'];
 /** Skiff Core's 9p share: its table and its content-named files, fetched by v86 one by one. */
-const CORE_FILE = /^core\/(fs\.json|flat\/[0-9a-f]{64}\.zst)$/;
+const CORE_FILE = /^core\/(fs\.json(\.gz)?|flat\/[0-9a-f]{64}\.zst)$/;
+/** v86.wasm, gzip-compressed (2.1 MB → 0.4 MB); the worker unpacks it, so no web host setting matters. */
+const WASM_GZ = 'v86.wasm.gz';
+let wasmGz: Buffer | undefined;
+const v86WasmGz = () => (wasmGz ??= zlib.gzipSync(fs.readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('v86')), 'v86.wasm')), { level: 9 }));
 
 /** Serves image/ from images/out/<workspace>/ in dev, and copies it into dist/image/ on build. */
 function skiffImage(): Plugin {
@@ -16,6 +22,11 @@ function skiffImage(): Plugin {
     configureServer(server) {
       server.middlewares.use('/image', (req, res, next) => {
         const name = decodeURIComponent((req.url ?? '/').split('?')[0]!.slice(1));
+        if (name === WASM_GZ) {
+          res.setHeader('Content-Type', 'application/octet-stream');
+          res.end(v86WasmGz());
+          return;
+        }
         if (!IMAGE_FILES.includes(name) && !CORE_FILE.test(name)) return next();
         const file = path.join(imageDir, name);
         if (!fs.existsSync(file)) {
@@ -32,6 +43,7 @@ function skiffImage(): Plugin {
       const out = path.join(options.dir!, 'image');
       fs.mkdirSync(out, { recursive: true });
       for (const f of IMAGE_FILES) fs.copyFileSync(path.join(imageDir, f), path.join(out, f));
+      fs.writeFileSync(path.join(out, WASM_GZ), v86WasmGz());
       const core = path.join(imageDir, 'core');
       if (fs.existsSync(path.join(core, 'fs.json'))) fs.cpSync(core, path.join(out, 'core'), { recursive: true });
     },

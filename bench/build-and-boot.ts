@@ -60,7 +60,7 @@ skiff(['configure', 'compile'], env);
 fs.writeFileSync(path.join(extra, 'bench/touch/root_overlay/etc/bench'), '2\n');
 report('rebuild after changing one root_overlay file', `${skiff(['compile'], env).toFixed(1)} s`, '≤ 10 s');
 report('kernel (bzImage)', mb(path.join(out('bench'), 'bzImage')));
-report('initramfs (gzip)', mb(path.join(out('bench'), 'initramfs.cpio.gz')));
+report('initramfs (zstd)', mb(path.join(out('bench'), 'initramfs.cpio.zst')));
 
 console.error('Booting browser/v86 in v86 under Node ...');
 for (const label of ['blank persist disk (formats it)', 'existing persist disk']) {

@@ -24,7 +24,7 @@ if (build.status !== 0) throw new Error('building virt/qemu,skiff/core failed');
 const imageDir = path.join(PROJECT_DIR, 'images/out/bench-core');
 const manifest = JSON.parse(fs.readFileSync(path.join(imageDir, 'manifest.json'), 'utf8')) as { core: { file: string; packages: string[] } };
 report('core image (squashfs, xz)', `${(fs.statSync(path.join(imageDir, manifest.core.file)).size / 1e6).toFixed(1)} MB, ${manifest.core.packages.length} Debian packages`);
-report('initramfs with skiff-core and crun (gzip)', `${(fs.statSync(path.join(imageDir, 'initramfs.cpio.gz')).size / 1e6).toFixed(2)} MB`);
+report('initramfs with skiff-core and crun (zstd)', `${(fs.statSync(path.join(imageDir, 'initramfs.cpio.zst')).size / 1e6).toFixed(2)} MB`);
 
 const disk = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-core-')), 'persist.img');
 const machine = new QemuMachine({ imageDir, disk, memoryMB: 512 });

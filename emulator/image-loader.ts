@@ -7,10 +7,10 @@ export interface ImageManifest {
   kernel: { release: string };
   outputs: Record<string, { size: number; sha256: string }>;
   /** Skiff Core: the core image as a 9p share (core/fs.json, files in core/flat/ fetched when first read). */
-  core?: { share?: { fsJson: string; flat: string } };
+  core?: { share?: { fsJson: string; fsJsonGz?: string; flat: string } };
 }
 
-const FILES = { bios: 'seabios.bin', vgaBios: 'vgabios.bin', kernel: 'bzImage', initrd: 'initramfs.cpio.gz' } as const;
+const FILES = { bios: 'seabios.bin', vgaBios: 'vgabios.bin', kernel: 'bzImage', initrd: 'initramfs.cpio.zst' } as const;
 
 /** Identifies an image: states saved for one image are never restored into another. */
 export function imageId(manifest: ImageManifest): string {
@@ -50,6 +50,13 @@ export async function fetchImage(base: string, onProgress: (loaded: number, tota
   const [bios, vgaBios, kernel, initrd] = await Promise.all([get(FILES.bios), get(FILES.vgaBios), get(FILES.kernel), get(FILES.initrd)]);
   // The core image is not downloaded here: v86 fetches fs.json at start and each file when the guest first reads it.
   const share = manifest.core?.share;
-  const coreFs = share && { basefs: new URL(share.fsJson, base).href, baseurl: new URL(share.flat, base).href };
+  const coreFs = share && { basefs: share.fsJsonGz ? await unpackedUrl(new URL(share.fsJsonGz, base)) : new URL(share.fsJson, base).href, baseurl: new URL(share.flat, base).href };
   return { image: { bios, vgaBios, kernel, initrd, ...(coreFs ? { coreFs } : {}) }, manifest };
+}
+
+/** Fetches a gzip-compressed file and hands v86 its unpacked bytes as a blob: URL. */
+async function unpackedUrl(url: URL): Promise<string> {
+  const r = await fetch(url);
+  if (!r.ok || !r.body) throw new Error(`cannot load ${url}: HTTP ${r.status}`);
+  return URL.createObjectURL(await new Response(r.body.pipeThrough(new DecompressionStream('gzip'))).blob());
 }

@@ -19,7 +19,10 @@ export interface MachineOptions {
   /** The persist disk. It stays ours: v86 reads and writes it in place, and we are told where. */
   disk: ArrayBuffer;
   memoryMB?: number;
-  /** Where v86.wasm is (a path in Node, a URL in the browser). */
+  /**
+   * Where v86.wasm is (a path in Node, a URL in the browser). A URL ending in `.gz` is fetched
+   * gzip-compressed and unpacked here, so the page downloads a fifth of it whatever the web host.
+   */
   wasmPath: string;
   /** A state saved by `saveState()`, to resume from instead of booting. */
   state?: ArrayBuffer;
@@ -63,7 +66,7 @@ export class V86Machine implements SerialPort {
   constructor(readonly options: MachineOptions) {
     this.disk = options.disk;
     this.emulator = new V86({
-      wasm_path: options.wasmPath,
+      ...(options.wasmPath.endsWith('.gz') ? { wasm_fn: (env: WebAssembly.Imports) => this.instantiateGzipWasm(options.wasmPath, env) } : { wasm_path: options.wasmPath }),
       bios: { buffer: options.image.bios },
       vga_bios: { buffer: options.image.vgaBios },
       bzimage: { buffer: options.image.kernel },
@@ -93,6 +96,17 @@ export class V86Machine implements SerialPort {
         this.write('\n');
       }
     });
+  }
+
+  /** v86's `wasm_fn`: the compressed wasm, unpacked by the browser's own gzip. */
+  private async instantiateGzipWasm(url: string, env: WebAssembly.Imports): Promise<WebAssembly.Exports> {
+    const res = await fetch(url);
+    if (!res.ok || !res.body) throw new Error(`cannot load ${url}: HTTP ${res.status}`);
+    const bytes = await new Response(res.body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
+    const { instance } = await WebAssembly.instantiate(bytes, env);
+    // v86 keeps the module's bytes for its zstd worker when it loads the wasm itself; do the same.
+    (this.emulator as unknown as { wasm_source?: ArrayBuffer }).wasm_source = bytes;
+    return instance.exports;
   }
 
   /** v86 keeps the disk in an object of its own; find it to hear about writes and to swap bytes. */

@@ -17,7 +17,7 @@ export function loadImageDir(dir: string): MachineImage {
     bios: read('seabios.bin'),
     vgaBios: read('vgabios.bin'),
     kernel: read('bzImage'),
-    initrd: read('initramfs.cpio.gz'),
+    initrd: read('initramfs.cpio.zst'),
     ...(fs.existsSync(coreFs) ? { coreFs: { basefs: coreFs, baseurl: path.join(dir, 'core', 'flat') + path.sep } } : {}),
   };
 }

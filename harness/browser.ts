@@ -48,8 +48,10 @@ export async function serveSite(distDir: string, imageDir?: string): Promise<Sta
       res.writeHead(400).end('bad URL');
       return;
     }
-    const root = imageDir && rel.startsWith('image/') ? imageDir : distDir;
-    const file = path.resolve(root, imageDir && rel.startsWith('image/') ? rel.slice('image/'.length) : rel);
+    // image/ from imageDir, except what the site itself puts there (the emulator, see vite.config.ts).
+    const fromImage = imageDir && rel.startsWith('image/') && rel !== 'image/v86.wasm.gz';
+    const root = fromImage ? imageDir : distDir;
+    const file = path.resolve(root, fromImage ? rel.slice('image/'.length) : rel);
     if (!file.startsWith(path.resolve(root) + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       res.writeHead(404).end('not found');
       return;

@@ -53,7 +53,7 @@ function virtArgs(machine: string[], options: QemuOptions, common: string[], fwd
     ...machine,
     ...common,
     '-kernel', path.join(options.imageDir, kernel),
-    '-initrd', path.join(options.imageDir, 'initramfs.cpio.gz'),
+    '-initrd', path.join(options.imageDir, 'initramfs.cpio.zst'),
     '-drive', `file=${options.disk},if=virtio,format=raw`,
     '-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0',
     '-device', 'virtio-rng-pci',

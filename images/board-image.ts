@@ -31,7 +31,7 @@ export function bootScript(kernel: string, dtb: string, cmdline: string, arm64: 
     load('kernel_addr_r', kernel),
     load('fdt_addr_r', `dtbs/${dtb}`),
     // Loaded last so that ${filesize} is the initramfs's size: boot[zi] takes a raw initramfs as addr:size.
-    load('ramdisk_addr_r', 'initramfs.cpio.gz'),
+    load('ramdisk_addr_r', 'initramfs.cpio.zst'),
     `${arm64 ? 'booti' : 'bootz'} \${kernel_addr_r} \${ramdisk_addr_r}:\${filesize} \${fdt_addr_r}`,
     '',
   ].join('\n');
@@ -46,7 +46,7 @@ export function extlinuxConf(kernel: string, dtb: string, cmdline: string, chain
     'label skiff',
     `  kernel /${kernel}`,
     `  fdt /dtbs/${dtb}`,
-    '  initrd /initramfs.cpio.gz',
+    '  initrd /initramfs.cpio.zst',
     // No append line without arguments: the console then comes from the device tree's stdout-path.
     ...(cmdline ? [`  append ${cmdline}`] : []),
     '',
@@ -102,7 +102,7 @@ export async function writeBoardImage(
   const bootDir = path.join(out, 'boot');
   fs.mkdirSync(bootDir, { recursive: true });
   fs.copyFileSync(boot.kernelFile, path.join(bootDir, boot.kernelImage));
-  fs.writeFileSync(path.join(bootDir, 'initramfs.cpio.gz'), boot.initramfs);
+  fs.writeFileSync(path.join(bootDir, 'initramfs.cpio.zst'), boot.initramfs);
   for (const d of boot.dtbs) {
     fs.mkdirSync(path.dirname(path.join(bootDir, 'dtbs', d.rel)), { recursive: true });
     fs.copyFileSync(d.file, path.join(bootDir, 'dtbs', d.rel));

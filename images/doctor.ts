@@ -28,6 +28,8 @@ const BASE: HostNeed[] = [
   { what: 'e2fsprogs (mke2fs, e2fsck)', program: 'mke2fs', pkg: 'e2fsprogs' },
   { what: 'dpkg-deb', program: 'dpkg-deb', pkg: 'dpkg' },
   { what: 'apt-get', program: 'apt-get', pkg: 'apt' },
+  // The initramfs is zstd-compressed (and v86's core share is made of zstd files).
+  { what: 'zstd', program: 'zstd', pkg: 'zstd' },
 ];
 
 /** What building (and booting, for the emulator targets) the given architecture and boot method needs. */
@@ -41,8 +43,6 @@ export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squash
       { what: 'Go YAML library', file: '/usr/share/gocode/src/gopkg.in/yaml.v3/yaml.go', pkg: 'golang-gopkg-yaml.v3-dev' },
       { what: 'debootstrap', program: 'debootstrap', pkg: 'debootstrap' },
     );
-    // v86 gets the core image as a 9p share of zstd-compressed files.
-    if (bootMethod === 'v86') needs.push({ what: 'zstd', program: 'zstd', pkg: 'zstd' });
   }
   if (arch?.crossCompile) needs.push({ what: `${arch.debian} cross compiler`, program: `${arch.crossCompile}gcc`, pkg: arch.compilerPackage });
   if (bootMethod === 'v86') needs.push({ what: 'SeaBIOS for v86', file: '/usr/share/seabios/bios.bin', pkg: 'seabios' });

@@ -1,6 +1,5 @@
 // The machine runs here, off the page's thread: v86, the persist disk and its IndexedDB store, saved states.
 import * as Comlink from 'comlink';
-import wasmUrl from 'v86/build/v86.wasm?url';
 import { fetchImage, type ImageManifest, imageId } from '../emulator/image-loader.ts';
 import { V86Machine } from '../emulator/machine.ts';
 import type { MachineImage } from '../emulator/machine.ts';
@@ -35,10 +34,13 @@ class Playground {
   private events?: SessionEvents;
   private readonly states = new StateCache();
   private fastBoot = true;
+  /** v86.wasm, gzip-compressed next to the image (see vite.config.ts). */
+  private wasmUrl = '';
 
   async boot(imageBase: string, fastBoot: boolean, events: SessionEvents): Promise<BootResult> {
     this.events = events;
     this.fastBoot = fastBoot;
+    this.wasmUrl = new URL('v86.wasm.gz', imageBase).href;
     this.loaded ??= await fetchImage(imageBase, (l, t) => events.download(l, t));
     const m = this.loaded.manifest;
     const image = { version: m.skiff, kernel: m.kernel.release, chain: m.chain };
@@ -84,7 +86,7 @@ class Playground {
     const machine = new V86Machine({
       image,
       disk,
-      wasmPath: wasmUrl,
+      wasmPath: this.wasmUrl,
       state,
       onDiskWrite: this.sync.written,
       onSnapshotPoint: this.fastBoot && !state

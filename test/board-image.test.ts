@@ -90,7 +90,7 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
     // The Allwinner boot ROM looks for the eGON.BT0 header at 8 KiB.
     expect(readAt(card, 8192 + 4, 8).toString('latin1')).toBe('eGON.BT0');
     expect(fs.statSync(card).size).toBe(256 * MiB);
-    expect(fatList(card, bootAt)).toEqual(['boot.cmd', 'boot.scr', 'dtbs/sun8i-h2-plus-orangepi-zero.dtb', 'initramfs.cpio.gz', 'zImage']);
+    expect(fatList(card, bootAt)).toEqual(['boot.cmd', 'boot.scr', 'dtbs/sun8i-h2-plus-orangepi-zero.dtb', 'initramfs.cpio.zst', 'zImage']);
     // A 32-bit arm zImage carries 0x016f2818 at 0x24; the script loads what is on the partition.
     expect(readAt(path.join(dir, 'boot/zImage'), 0x24, 4).readUInt32LE(0)).toBe(0x016f2818);
     const script = fatFile(card, bootAt, 'boot.cmd');
@@ -163,13 +163,13 @@ describe('pine64/rock64: an arm64 board card (Rockchip layout, extlinux)', () =>
         { file: 'u-boot.itb', offset: 8 * MiB },
       ],
     });
-    expect(fatList(card, bootAt)).toEqual(['Image', 'dtbs/rockchip/rk3328-rock64.dtb', 'extlinux/extlinux.conf', 'initramfs.cpio.gz']);
+    expect(fatList(card, bootAt)).toEqual(['Image', 'dtbs/rockchip/rk3328-rock64.dtb', 'extlinux/extlinux.conf', 'initramfs.cpio.zst']);
     // The arm64 Image header carries "ARM\x64" at 56.
     expect(readAt(path.join(dir, 'boot/Image'), 56, 4).toString('latin1')).toBe('ARM\x64');
     const conf = fatFile(card, bootAt, 'extlinux/extlinux.conf');
     expect(conf).toMatch(/^\s*kernel \/Image$/m);
     expect(conf).toMatch(/^\s*fdt \/dtbs\/rockchip\/rk3328-rock64\.dtb$/m);
-    expect(conf).toMatch(/^\s*initrd \/initramfs\.cpio\.gz$/m);
+    expect(conf).toMatch(/^\s*initrd \/initramfs\.cpio\.zst$/m);
     // The device tree is the board's: its model string is in the blob.
     expect(fs.readFileSync(path.join(dir, 'boot/dtbs/rockchip/rk3328-rock64.dtb')).includes('Pine64 Rock64')).toBe(true);
   }, 60 * 60_000);

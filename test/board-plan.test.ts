@@ -101,7 +101,7 @@ describe('boot script', () => {
       'setenv bootargs "console=ttyS0,115200"',
       'load ${devtype} ${devnum}:${distro_bootpart} ${kernel_addr_r} zImage',
       'load ${devtype} ${devnum}:${distro_bootpart} ${fdt_addr_r} dtbs/sun8i-h3-orangepi-lite.dtb',
-      'load ${devtype} ${devnum}:${distro_bootpart} ${ramdisk_addr_r} initramfs.cpio.gz',
+      'load ${devtype} ${devnum}:${distro_bootpart} ${ramdisk_addr_r} initramfs.cpio.zst',
       'bootz ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdt_addr_r}',
     ]);
     expect(bootScript('Image', 'x.dtb', '', true, 'c')).toContain('booti ${kernel_addr_r}');
@@ -109,7 +109,7 @@ describe('boot script', () => {
 
   it('extlinux.conf names kernel, tree and initramfs, and appends only when there are arguments', () => {
     const plain = extlinuxConf('Image', 'rockchip/rk3328-rock64.dtb', '', 'pine64/rock64');
-    expect(plain).toContain('  kernel /Image\n  fdt /dtbs/rockchip/rk3328-rock64.dtb\n  initrd /initramfs.cpio.gz\n');
+    expect(plain).toContain('  kernel /Image\n  fdt /dtbs/rockchip/rk3328-rock64.dtb\n  initrd /initramfs.cpio.zst\n');
     expect(plain).not.toContain('append');
     expect(extlinuxConf('Image', 'x.dtb', 'console=ttyS2,1500000', 'c')).toContain('  append console=ttyS2,1500000\n');
   });

@@ -18,7 +18,7 @@ describe('the debian backend', () => {
   it('gives identical initramfs bytes for two clean builds of the same inputs', async () => {
     const b = await buildImage('browser/v86', 'test-build-b');
     const a = outDirOf('test-build-a');
-    expect(sha(path.join(b, 'initramfs.cpio.gz'))).toBe(sha(path.join(a, 'initramfs.cpio.gz')));
+    expect(sha(path.join(b, 'initramfs.cpio.zst'))).toBe(sha(path.join(a, 'initramfs.cpio.zst')));
     expect(sha(path.join(b, 'bzImage'))).toBe(sha(path.join(a, 'bzImage')));
     const manifest = JSON.parse(fs.readFileSync(path.join(b, 'manifest.json'), 'utf8'));
     for (const [name, out] of Object.entries(manifest.outputs as Record<string, { sha256: string }>)) expect(sha(path.join(b, name))).toBe(out.sha256);
@@ -42,7 +42,7 @@ describe('the debian backend', () => {
     const again = await skiffAsync(['compile', '--json'], { SKIFF_WORKSPACE: ws });
     expect(again.code, again.stderr).toBe(0);
     const manifest = JSON.parse(again.stdout);
-    expect(sha(path.join(outDirOf(ws), 'initramfs.cpio.gz'))).toBe(manifest.outputs['initramfs.cpio.gz'].sha256);
+    expect(sha(path.join(outDirOf(ws), 'initramfs.cpio.zst'))).toBe(manifest.outputs['initramfs.cpio.zst'].sha256);
   }, BUILD_TIMEOUT);
 
   it('rebuilds only the root filesystem when an overlay file changes', async () => {
@@ -57,7 +57,7 @@ describe('the debian backend', () => {
     expect(r.stderr).toContain('reusing kernel');
     const after = JSON.parse(r.stdout);
     expect(after.outputs.bzImage.sha256).toBe(before.outputs.bzImage.sha256);
-    expect(after.outputs['initramfs.cpio.gz'].sha256).not.toBe(before.outputs['initramfs.cpio.gz'].sha256);
+    expect(after.outputs['initramfs.cpio.zst'].sha256).not.toBe(before.outputs['initramfs.cpio.zst'].sha256);
     expect(after.layers.find((l: { id: string }) => l.id === 'test/motd').files['root_overlay/etc/motd']).toBe(crypto.createHash('sha256').update('second\n').digest('hex'));
   }, BUILD_TIMEOUT);
 

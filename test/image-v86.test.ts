@@ -37,7 +37,7 @@ afterEach(async () => {
 describe('browser/v86 image in v86 under Node', () => {
   it('has the files v86 needs and a manifest that pins every input', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(imageDir, 'manifest.json'), 'utf8'));
-    for (const f of ['bzImage', 'initramfs.cpio.gz', 'seabios.bin', 'vgabios.bin']) expect(manifest.outputs[f].size).toBeGreaterThan(0);
+    for (const f of ['bzImage', 'initramfs.cpio.zst', 'seabios.bin', 'vgabios.bin']) expect(manifest.outputs[f].size).toBeGreaterThan(0);
     expect(manifest.chain).toEqual(['browser/v86']);
     expect(manifest.arch).toBe('i386');
     expect(manifest.kernel.release).toMatch(/^6\.1\./);

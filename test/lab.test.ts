@@ -47,7 +47,7 @@ describe('the serial target, exercised without a board', () => {
       path.join(dir, 'on.sh'),
       `set -e
 [ -f ${dir}/persist.img ] || truncate -s 256M ${dir}/persist.img
-qemu-system-x86_64 -m 256 -display none -monitor none -kernel ${image}/bzImage -initrd ${image}/initramfs.cpio.gz \\
+qemu-system-x86_64 -m 256 -display none -monitor none -kernel ${image}/bzImage -initrd ${image}/initramfs.cpio.zst \\
   -drive file=${dir}/persist.img,if=virtio,format=raw -netdev user,id=n0,hostfwd=tcp:127.0.0.1:${sshPort}-:22 -device virtio-net-pci,netdev=n0 \\
   -device virtio-rng-pci -serial unix:${dir}/serial.sock,server=on,wait=off -daemonize -pidfile ${dir}/qemu.pid
 socat pty,raw,echo=0,link=${dir}/tty unix-connect:${dir}/serial.sock < /dev/null > /dev/null 2>&1 &

@@ -11,7 +11,7 @@ for core in "$dir"/core/*.squashfs; do
   [ -f "$core" ] && set -- -drive "file=$core,if=none,id=core,format=raw,readonly=on" -device virtio-blk-pci,drive=core,serial=skiffcore
 done
 exec qemu-system-x86_64 -m "${SKIFF_QEMU_MEMORY:-512}" -nographic -no-reboot \
-  -kernel "$dir/bzImage" -initrd "$dir/initramfs.cpio.gz" \
+  -kernel "$dir/bzImage" -initrd "$dir/initramfs.cpio.zst" \
   -drive "file=$disk,if=virtio,format=raw" \
   -netdev "user,id=net0,hostfwd=tcp:127.0.0.1:${SKIFF_QEMU_SSH_PORT:-2222}-:22" -device virtio-net-pci,netdev=net0 \
   -device virtio-rng-pci "$@"
