@@ -70,7 +70,7 @@ export interface CardPlan {
  * arguments (KERNEL_CMDLINE), the QEMU model, and the card's sizes (CARD_IMAGE_SIZE, a power of
  * two as QEMU's SD card model demands; CARD_BOOT_SIZE).
  */
-export function planCard(settings: Record<string, string>, chain: string): CardPlan {
+export function planCard(settings: Record<string, string>, chain: string, defaultSize = '256M'): CardPlan {
   const dtbs = (settings.KERNEL_DTBS ?? '').split(/\s+/).filter(Boolean).map((d) => d.replace(/\.dts$/, '.dtb'));
   if (dtbs.length === 0) {
     throw new SkiffError(`${chain} boots with U-Boot but names no device tree`, 'set KERNEL_DTBS in the board layer\'s debian/config, e.g. KERNEL_DTBS=sun8i-h3-orangepi-lite.dtb');
@@ -79,7 +79,7 @@ export function planCard(settings: Record<string, string>, chain: string): CardP
   if (!dtbs.includes(dtb)) throw new SkiffError(`KERNEL_DTB=${dtb} is not among the device trees the layers build (${dtbs.join(', ')})`, 'add it to KERNEL_DTBS');
   const memory = settings.QEMU_MEMORY;
   if (memory !== undefined && !/^[1-9]\d*$/.test(memory)) throw new SkiffError(`QEMU_MEMORY=${memory} is not a whole number of MiB`, 'e.g. QEMU_MEMORY=1024');
-  const sizeMiB = parseSize(settings.CARD_IMAGE_SIZE ?? '256M', 'CARD_IMAGE_SIZE') / MiB;
+  const sizeMiB = parseSize(settings.CARD_IMAGE_SIZE ?? defaultSize, 'CARD_IMAGE_SIZE') / MiB;
   if (!Number.isInteger(sizeMiB) || (sizeMiB & (sizeMiB - 1)) !== 0) {
     throw new SkiffError(`CARD_IMAGE_SIZE=${settings.CARD_IMAGE_SIZE} is not a power of two MiB`, 'QEMU\'s SD card model takes only power-of-two sizes: e.g. 256M, 512M, 1024M');
   }
@@ -133,4 +133,31 @@ export async function writeBoardImage(
   progress.tick(`card image: ${sizeMiB} MiB, boot partition ${bootSizeMiB} MiB, persist the rest`, 0, true);
   await writeCardImage(card, out, sizeMiB, bootSizeMiB, (line) => progress.tick(`  ${line}`, 0, true));
   return { bootloader: bootloader && { pkg: bootloader.pkg, version: bootloader.version, target: bootloader.target, blobs: bootloader.blobs, bootStart: bootloader.bootStart }, card };
+}
+
+/**
+ * Puts files on a card image's persist partition (the second MBR entry), e.g. the core image, so
+ * the board finds it there on its first boot. debugfs writes into the ext4 in place, no mount needed.
+ */
+export async function writeIntoPersist(card: string, files: { from: string; to: string }[]): Promise<void> {
+  const mbr = Buffer.alloc(512);
+  const fd = fs.openSync(card, 'r');
+  fs.readSync(fd, mbr, 0, 512, 0);
+  fs.closeSync(fd);
+  const start = mbr.readUInt32LE(446 + 16 + 8) * 512;
+  if (mbr.readUInt16LE(510) !== 0xaa55 || start === 0) throw new SkiffError(`${card} has no second partition (persist) in its MBR`, 'rebuild the card image');
+  const dirs = new Set<string>();
+  for (const f of files) for (let d = path.posix.dirname(f.to); d !== '.'; d = path.posix.dirname(d)) dirs.add(d);
+  const script = [...[...dirs].sort().map((d) => `mkdir ${d}`), ...files.map((f) => `write ${f.from} ${f.to}`)].join('\n') + '\n';
+  const commands = `${card}.debugfs`;
+  fs.writeFileSync(commands, script);
+  // debugfs reports failures in its output and still exits 0: any such line fails the build.
+  const lines: string[] = [];
+  try {
+    await run('debugfs', ['-w', '-f', commands, `${card}?offset=${start}`], { onLine: (l) => lines.push(l) });
+  } finally {
+    fs.rmSync(commands, { force: true });
+  }
+  const bad = lines.filter((l) => /error|could not|no free space|not found/i.test(l));
+  if (bad.length) throw new SkiffError(`writing into the card's persist partition failed: ${bad.join('; ')}`, 'make CARD_IMAGE_SIZE larger');
 }

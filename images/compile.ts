@@ -12,7 +12,7 @@ import { type LockedPackage, TargetApt, fetchPackages, sha256File } from './apt.
 import { type ArchInfo, archInfo } from './arch.ts';
 import { packCpio } from './cpio.ts';
 import { hostNeeds, requireHostTools } from './doctor.ts';
-import { BOARD_BOOT_METHODS, type CardPlan, planCard, writeBoardImage } from './board-image.ts';
+import { BOARD_BOOT_METHODS, type CardPlan, planCard, writeBoardImage, writeIntoPersist } from './board-image.ts';
 import { fetchBootloader } from './bootloader.ts';
 import { buildCoreManager, buildCoreRootfs, checkCoreRequest, CORE_RUNTIME_PACKAGES, type CoreImage, type CoreRequest, writeShare } from './core.ts';
 import { buildKernel, type KernelBuild } from './kernel.ts';
@@ -58,7 +58,8 @@ export function planBuild(r: Resolution): BuildPlan {
   return {
     arch,
     bootMethod,
-    card: BOARD_BOOT_METHODS.has(bootMethod) ? planCard(settings, chain) : undefined,
+    // With Skiff Core the card carries the core image on persist, finished there on first use: room for both.
+    card: BOARD_BOOT_METHODS.has(bootMethod) ? planCard(settings, chain, settings.SKIFF_CORE === 'yes' ? '1024M' : '256M') : undefined,
     core: planCore(settings, chain, arch),
     defconfig: settings.KERNEL_DEFCONFIG!,
     image: settings.KERNEL_IMAGE!,
@@ -78,8 +79,7 @@ function planCore(settings: Record<string, string>, chain: string, arch: ArchInf
   if (settings.SKIFF_CORE !== 'yes') return undefined;
   if (!settings.CORE_IMAGE) throw new SkiffError(`${chain} enables Skiff Core but no layer sets CORE_IMAGE`, 'set CORE_IMAGE (e.g. skiffos/skiff-core-debian:bookworm) in the core layer\'s debian/config');
   const req = { image: settings.CORE_IMAGE, recipe: settings.CORE_ROOTFS || 'debootstrap', suite: settings.CORE_SUITE || 'bookworm', layerHint: chain };
-  checkCoreRequest(req, arch);
-  return req;
+  return { ...req, onDevice: checkCoreRequest(req, arch, settings.CORE_ROOTFS_ON_DEVICE) };
 }
 
 /** The host tools building this plan takes. */
@@ -148,7 +148,7 @@ export interface Manifest {
    * Skiff Core: the core image shipped in core/ (a squashfs `file`, or for v86 a 9p `share`:
    * core/fs.json and the files in core/flat/, which `outputs` leaves out) and its Debian packages.
    */
-  core?: { image: string; packages: string[]; file?: string; share?: { fsJson: string; fsJsonGz: string; flat: string; files: number; bytes: number } };
+  core?: { image: string; packages: string[]; file?: string; finishedOnDevice?: boolean; share?: { fsJson: string; fsJsonGz: string; flat: string; files: number; bytes: number } };
   outputs: Record<string, { size: number; sha256: string }>;
   warnings: string[];
 }
@@ -255,7 +255,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     fs.chmodSync(path.join(tree, 'usr/bin/skiff-core'), 0o4755);
     fs.mkdirSync(path.join(tree, 'etc/skiff/core'), { recursive: true });
     const { name, squashfs: sq, share } = core.image;
-    const entry = sq ? { name, file: sq.file, size: sq.size, sha256: sq.sha256 } : { name, file: share!.root, share: true };
+    const entry = sq ? { name, file: sq.file, size: sq.size, sha256: sq.sha256, ...(sq.onDevice ? { finish: 'debootstrap' } : {}) } : { name, file: share!.root, share: true };
     fs.writeFileSync(path.join(tree, 'etc/skiff/core/images.json'), JSON.stringify({ images: [entry] }, null, 2) + '\n');
   }
   fs.mkdirSync(path.join(tree, 'etc/skiff'), { recursive: true });
@@ -289,6 +289,17 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
       { out: tmp, arch: plan.arch, bootMethod: plan.bootMethod, chain: r.chain.join(','), epoch, boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs, dtbs }, card: plan.card, bootloader },
       progress,
     );
+    const sq = core?.image.squashfs;
+    if (sq) {
+      // Already "imported": the board has no disk to import it from. The .sha256 sidecar is written last, as the manager does.
+      progress.tick(`card: the core image ${sq.file} onto persist (skiff/core/images/)`, 0, true);
+      const sum = path.join(workspaceDir(ctx), `${sq.file}.sha256`);
+      fs.writeFileSync(sum, `${sq.sha256}\n`);
+      await writeIntoPersist(written.card, [
+        { from: sq.path, to: `skiff/core/images/${sq.file}` },
+        { from: sum, to: `skiff/core/images/${sq.file}.sha256` },
+      ]);
+    }
     const { qemu } = plan.card;
     board = { card: path.basename(written.card), bootloader: written.bootloader, qemuMachine: qemu?.machine, ...(qemu?.memoryMB ? { qemuMemoryMB: qemu.memoryMB } : {}) };
   } else {
@@ -375,7 +386,7 @@ async function compressInitramfs(cpio: Buffer, file: string): Promise<Buffer> {
 
 function coreManifest(image: CoreImage): NonNullable<Manifest['core']> {
   const { name, packages, squashfs: sq, share } = image;
-  if (sq) return { image: name, packages, file: `core/${sq.file}` };
+  if (sq) return { image: name, packages, file: `core/${sq.file}`, ...(sq.onDevice ? { finishedOnDevice: true } : {}) };
   return { image: name, packages, share: { fsJson: 'core/fs.json', fsJsonGz: 'core/fs.json.gz', flat: 'core/flat/', files: share!.files, bytes: share!.bytes } };
 }
 

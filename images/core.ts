@@ -67,8 +67,11 @@ export interface CoreImage {
   name: string;
   /** Debian packages in the image, `name version`. */
   packages: string[];
-  /** For QEMU and boards: one squashfs file, attached as a disk and imported onto persist. */
-  squashfs?: { file: string; path: string; size: number; sha256: string };
+  /**
+   * For QEMU and boards: one squashfs file, attached as a disk and imported onto persist.
+   * `onDevice`: a debootstrap --foreign tree, which the device finishes at its first import.
+   */
+  squashfs?: { file: string; path: string; size: number; sha256: string; onDevice: boolean };
   /** For v86: a 9p tree (v86's fs.json and content-named files) the browser fetches file by file. */
   share?: { root: string; dir: string; files: number; bytes: number };
 }
@@ -79,8 +82,18 @@ export interface CoreRequest {
   recipe: string;
   suite: string;
   layerHint: string;
+  /**
+   * debootstrap's second stage runs on the device, at the image's first import: the build host
+   * cannot run the target's programs (arm, riscv from an x86 host), or `CORE_ROOTFS_ON_DEVICE=yes`.
+   */
+  onDevice: boolean;
 }
 
+/** Keeps documentation, manual pages and translations out of every later install (as Debian's slim images do). */
+const SLIM_EXCLUDES = `printf '%s\\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' 'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' 'path-include /usr/share/locale/locale.alias' > etc/dpkg/dpkg.cfg.d/skiff-core-slim
+`;
+
+/** Run in the tree's root once the image is complete: downloads, host-specific files and documentation go. */
 const SLIM = `set -e
 rm -rf var/cache/apt/archives/*.deb var/cache/apt/*.bin var/lib/apt/lists/* var/log/* debootstrap
 : > etc/machine-id
@@ -89,43 +102,60 @@ find usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete
 find usr/share/doc -mindepth 1 -type d -empty -delete
 rm -rf usr/share/man/* usr/share/info/*
 find usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
-printf '%s\\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' 'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' 'path-include /usr/share/locale/locale.alias' > etc/dpkg/dpkg.cfg.d/skiff-core-slim
-`;
+${SLIM_EXCLUDES}`;
+
+/** In a tree finished on the device: the script skiff-core runs (in the tree's root, then deletes) after debootstrap's second stage. */
+export const ON_DEVICE_FINISH = 'skiff-core-finish.sh';
+
+/** `name version` of the packages a --foreign tree's debootstrap/debpaths lists (…/name_version_arch.deb). */
+export function debpathPackages(debpaths: string): string {
+  return debpaths
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [name, file] = line.trim().split(/\s+/);
+      const version = decodeURIComponent(path.basename(file ?? '').split('_')[1] ?? '?');
+      return `${name} ${version}\n`;
+    })
+    .join('');
+}
 
 const sanitize = (name: string) => name.replace(/[^A-Za-z0-9._-]+/g, '_');
 
-/** Fails fast (at plan time) when the core image cannot be made here, saying why. */
-export function checkCoreRequest(req: CoreRequest, arch: ArchInfo): void {
+/** Programs the build host runs natively (no binfmt emulator registered here). */
+const NATIVE: Record<string, string[]> = { x64: ['amd64', 'i386'], arm64: ['arm64', 'armhf', 'armel'] };
+
+/** Says whether debootstrap's second stage runs on the device; fails fast (at plan time) when the image cannot be made here. */
+export function checkCoreRequest(req: Omit<CoreRequest, 'onDevice'>, arch: ArchInfo, onDeviceSetting = ''): boolean {
   if (req.recipe !== 'debootstrap') {
     throw new SkiffError(
       `${req.layerHint}: the core image ${req.image} is made by "${req.recipe}", which needs network access to a container registry`,
       'offline, only core/debian (debootstrap) can be built; use SKIFF_CONFIG=...,skiff/core or core/debian',
     );
   }
-  // Programs the host runs natively (no binfmt emulator registered here).
-  const native: Record<string, string[]> = { x64: ['amd64', 'i386'], arm64: ['arm64', 'armhf', 'armel'] };
-  if (!(native[process.arch] ?? []).includes(arch.debian)) {
-    throw new SkiffError(
-      `${req.layerHint}: the core root filesystem for ${arch.debian} needs debootstrap's second stage run on ${arch.debian}, and this host cannot run ${arch.debian} programs`,
-      'build Skiff Core images for amd64 or i386 targets (virt/qemu, browser/v86), or run the build on a host of that architecture',
-    );
+  if (!['', 'yes', 'no'].includes(onDeviceSetting)) throw new SkiffError(`CORE_ROOTFS_ON_DEVICE=${onDeviceSetting} is neither yes nor no`, 'set CORE_ROOTFS_ON_DEVICE=yes to finish the core image on the device, or leave it unset');
+  const native = (NATIVE[process.arch] ?? []).includes(arch.debian);
+  if (!native && onDeviceSetting === 'no') {
+    throw new SkiffError(`${req.layerHint}: CORE_ROOTFS_ON_DEVICE=no, but this ${process.arch} host cannot run ${arch.debian} programs for debootstrap's second stage`, 'unset CORE_ROOTFS_ON_DEVICE (the device then finishes the image on its first import)');
   }
+  return !native || onDeviceSetting === 'yes';
 }
 
 /**
  * A Debian minbase root filesystem made by debootstrap for the target. debootstrap runs its second
- * stage in a chroot, so the host must be able to run the target's programs and the build must be
+ * stage in a chroot, so it runs here only when this host runs the target's programs; otherwise
+ * (`req.onDevice`) the squashfs holds the first stage and the device finishes it. The build must be
  * root. The tree is kept in the cache; `format` says how it ships: a squashfs, or a v86 9p share.
  */
 export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: ArchInfo, epoch: number, format: 'squashfs' | 'share', progress: Progress): Promise<CoreImage> {
-  checkCoreRequest(req, arch);
+  if (req.onDevice && format === 'share') throw new SkiffError(`${req.layerHint}: the browser reads the core image in place, so it cannot be finished on the device`, 'unset CORE_ROOTFS_ON_DEVICE for browser/v86');
   if (process.getuid?.() !== 0) {
     throw new SkiffError('debootstrap (the core root filesystem) needs root: it chroots and creates device nodes', 'run the build as root (CI does), or drop skiff/core from SKIFF_CONFIG');
   }
   const source = debianSources(ctx.env, req.suite).find((s) => s.suite === req.suite && s.components.includes('main'));
   if (!source) throw new SkiffError(`no Debian archive for ${req.suite} among the host's apt sources`, 'set SKIFF_DEBIAN_MIRROR to a Debian mirror URL');
-  const key = crypto.createHash('sha256').update(JSON.stringify(['minbase', SLIM, arch.debian, req.suite, source.uri, req.image])).digest('hex').slice(0, 16);
-  const dir = path.join(cacheDir(ctx), 'core', `rootfs-${arch.debian}-${req.suite}-${key}`);
+  const key = crypto.createHash('sha256').update(JSON.stringify(['minbase', SLIM, arch.debian, req.suite, source.uri, req.image, req.onDevice])).digest('hex').slice(0, 16);
+  const dir = path.join(cacheDir(ctx), 'core', `rootfs-${arch.debian}-${req.suite}-${req.onDevice ? 'stage1-' : ''}${key}`);
   const root = sanitize(req.image);
   const tree = path.join(dir, 'tree');
   const meta = path.join(dir, 'packages.txt');
@@ -136,15 +166,24 @@ export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: Arch
       fs.mkdirSync(dir, { recursive: true });
       const stale = fs.readdirSync(dir).filter((e) => e === 'tree' || e.startsWith('share-') || /^\d+$/.test(e));
       await run('rm', ['-rf', ...stale.map((e) => path.join(dir, e))]);
-      progress.tick(`debootstrap --variant=minbase ${req.suite} ${arch.debian} from ${source.uri}`, 0, true);
-      await run('debootstrap', ['--variant=minbase', `--arch=${arch.debian}`, req.suite, tree, source.uri], {
+      const foreign = req.onDevice ? ['--foreign'] : [];
+      progress.tick(`debootstrap ${foreign.join(' ')} --variant=minbase ${req.suite} ${arch.debian} from ${source.uri}`, 0, true);
+      await run('debootstrap', [...foreign, '--variant=minbase', `--arch=${arch.debian}`, req.suite, tree, source.uri], {
         onLine: (l) => progress.tick(`  ${l}`),
         logFile: path.join(dir, 'debootstrap.log'),
       });
-      fs.writeFileSync(meta, await run('chroot', [tree, 'dpkg-query', '-W', '-f=${Package} ${Version}\n']));
-      // What a download leaves behind, host-specific files, and (as Debian's slim container images
-      // do) documentation, manual pages and translations, kept out of later installs too.
-      await run('sh', ['-c', SLIM, '--'], { cwd: tree });
+      if (req.onDevice) {
+        // The device runs the second stage (skiff-core, on import), then this script: what the
+        // slimming below does here, and the dpkg excludes already apply to the second stage's unpacking.
+        fs.writeFileSync(meta, debpathPackages(fs.readFileSync(path.join(tree, 'debootstrap', 'debpaths'), 'utf8')));
+        fs.writeFileSync(path.join(tree, ON_DEVICE_FINISH), SLIM);
+        await run('sh', ['-c', SLIM_EXCLUDES, '--'], { cwd: tree });
+      } else {
+        fs.writeFileSync(meta, await run('chroot', [tree, 'dpkg-query', '-W', '-f=${Package} ${Version}\n']));
+        // What a download leaves behind, host-specific files, and (as Debian's slim container images
+        // do) documentation, manual pages and translations, kept out of later installs too.
+        await run('sh', ['-c', SLIM, '--'], { cwd: tree });
+      }
       fs.writeFileSync(path.join(dir, 'tree.complete'), '');
     } else progress.tick(`core root filesystem ${req.image}: cached`, 0, true);
     const packages = fs.readFileSync(meta, 'utf8').trim().split('\n');
@@ -160,7 +199,7 @@ export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: Arch
       await run('mksquashfs', [tree, tmp, '-noappend', '-comp', 'xz', '-no-progress', '-mkfs-time', String(epoch), '-all-time', String(epoch), '-reproducible']);
       fs.renameSync(tmp, squashfs);
     }
-    return { name: req.image, packages, squashfs: { file, path: squashfs, size: fs.statSync(squashfs).size, sha256: sha256File(squashfs) } };
+    return { name: req.image, packages, squashfs: { file, path: squashfs, size: fs.statSync(squashfs).size, sha256: sha256File(squashfs), onDevice: req.onDevice } };
   });
 }
 

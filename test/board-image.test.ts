@@ -150,6 +150,34 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
   }, 60_000);
 });
 
+// Skiff Core on a board: this x86 host cannot run armhf programs, so debootstrap's second stage is
+// left to the board (the amd64 twin of that path boots in test/core-qemu.test.ts).
+describe.skipIf(process.getuid?.() !== 0)('orangepi/zero,skiff/core: the core image on the card', () => {
+  it('puts a debootstrap --foreign armhf core image on persist, as if imported, for the board to finish', async () => {
+    const dir = await buildImage('orangepi/zero,skiff/core', 'test-board-orangepi-core');
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(m.core).toMatchObject({ image: 'skiffos/skiff-core-debian:bookworm', finishedOnDevice: true });
+    expect(m.core.packages.some((p: string) => /^bash \d/.test(p))).toBe(true);
+    const card = path.join(dir, 'sdcard.img');
+    // Room for the image and for finishing it: a 1 GiB card when no layer says otherwise.
+    expect(fs.statSync(card).size).toBe(1024 * MiB);
+    const persist = partitions(card)[1]!;
+    const at = `${card}?offset=${persist.start * 512}`;
+    const listing = sh('debugfs', ['-R', 'ls -l /skiff/core/images', at]).stdout;
+    const file = 'skiffos_skiff-core-debian_bookworm.squashfs';
+    expect(listing).toContain(file);
+    const shipped = path.join(dir, 'core', file);
+    const copy = path.join(tempDir('skiff-card-core-'), file);
+    sh('debugfs', ['-R', `dump /skiff/core/images/${file} ${copy}`, at]);
+    expect(hash(fs.readFileSync(copy))).toBe(hash(fs.readFileSync(shipped)));
+    expect(sh('debugfs', ['-R', `cat /skiff/core/images/${file}.sha256`, at]).stdout.trim()).toBe(hash(fs.readFileSync(shipped)));
+    // A first-stage tree: armhf packages waiting in the archive cache, debootstrap's second stage beside them.
+    const files = sh('unsquashfs', ['-l', shipped]).stdout;
+    expect(files).toMatch(/debootstrap\/debootstrap$/m);
+    expect(files).toMatch(/var\/cache\/apt\/archives\/bash_[^/]*_armhf\.deb$/m);
+  }, 30 * 60_000);
+});
+
 describe('pine64/rock64: an arm64 board card (Rockchip layout, extlinux)', () => {
   it('builds a card: idbloader 32 KiB in, u-boot.itb at 8 MiB, boot at 16 MiB with Image, the dtb and extlinux.conf', async () => {
     const dir = await buildImage('pine64/rock64', 'test-board-rock64');

@@ -18,8 +18,8 @@ afterEach(async () => {
   for (const m of machines.splice(0)) await m.powerOff();
 });
 
-async function boot(disk: string) {
-  const machine = new QemuMachine({ imageDir, disk, memoryMB: 512 });
+async function boot(disk: string, dir = imageDir, diskBytes?: number) {
+  const machine = new QemuMachine({ imageDir: dir, disk, memoryMB: 512, diskBytes });
   machines.push(machine);
   const console = new Console(machine);
   await console.waitFor(/SKIFF_READY \S+ [\d.]+\r?\n/, 180_000);
@@ -136,4 +136,35 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     expect(syntax.status).not.toBe(0);
     expect(syntax.output).toMatch(/config\.yaml:\d+: \(file\): not valid YAML/);
   }, 15 * 60_000);
+
+  // What an arm board does with its core image (the build host cannot run arm programs), tried on
+  // amd64 where QEMU is quick: debootstrap --foreign at build time, the second stage on the device.
+  it('finishes a core image on the device at its first use, with progress, then drops core into Debian', async () => {
+    const layers = tempDir();
+    fs.mkdirSync(path.join(layers, 'test/core_on_device/debian'), { recursive: true });
+    fs.writeFileSync(path.join(layers, 'test/core_on_device/debian/config'), 'CORE_ROOTFS_ON_DEVICE=yes\n');
+    const dir = await buildImage('virt/qemu,skiff/core,test/core_on_device', 'test-core-on-device', { SKIFF_EXTRA_CONFIGS_PATH: layers });
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.core.finishedOnDevice).toBe(true);
+    expect(manifest.core.packages.some((p: string) => /^bash \d/.test(p))).toBe(true);
+
+    const disk = path.join(tempDir(), 'persist.img');
+    const m = await boot(disk, dir, 1024 * 1024 * 1024);
+    const first = await m.console.run("su - core -c '. /etc/os-release; echo in-$ID-as-$(id -un)'", 20 * 60_000);
+    expect(first.output).toMatch(/setting up image skiffos\/skiff-core-debian:bookworm \(debootstrap's second stage\): \d+%/);
+    expect(first.output).toContain('in-debian-as-core');
+    // Every package configured, as debootstrap on the build host would have left them.
+    const status = await m.console.run("su - core -c \"dpkg-query -W -f='\\${db:Status-Status}\\n' | sort | uniq -c\"", 120_000);
+    expect(status.output).toMatch(/^\s*\d+ installed\s*$/m);
+    expect(status.output).not.toMatch(/unpacked|half/);
+    expect((await m.console.run('ls /mnt/persist/skiff/core/images/')).output).toMatch(/\.rootfs\.finished/);
+    await m.console.run('sync');
+    await m.machine.powerOff();
+
+    // Finished once: the next boot's login goes straight in.
+    const again = await boot(disk, dir, 1024 * 1024 * 1024);
+    const second = await again.console.run("su - core -c 'echo again-$(id -un)'", 120_000);
+    expect(second.output).toContain('again-core');
+    expect(second.output).not.toContain('second stage');
+  }, 30 * 60_000);
 });

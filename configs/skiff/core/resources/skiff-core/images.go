@@ -22,6 +22,9 @@ type ShippedImage struct {
 	Sha256 string `json:"sha256"`
 	// Share: read in place from the 9p share (the browser), never imported.
 	Share bool `json:"share"`
+	// Finish "debootstrap": a debootstrap --foreign tree (the build host could not run the target's
+	// programs); its second stage runs here once, into a folder on persist.
+	Finish string `json:"finish"`
 }
 
 func shippedImages() []ShippedImage {
@@ -71,7 +74,11 @@ func imageRoot(name string, img *Image, progress func(string)) (string, error) {
 			return "", err
 		}
 	}
-	if mounted(mnt) {
+	finished := filepath.Join(imagesDir, strings.TrimSuffix(shipped.File, ".squashfs")+".rootfs")
+	if shipped.Finish != "" && isFinished(finished, shipped) {
+		return finished, nil
+	}
+	if mounted(mnt) && shipped.Finish == "" {
 		return mnt, nil
 	}
 	os.MkdirAll(mnt, 0o755)
@@ -88,11 +95,23 @@ func imageRoot(name string, img *Image, progress func(string)) (string, error) {
 			return "", fmt.Errorf("image %s: not imported yet and its disk (serial %q) is not attached", name, shippedDiskTag)
 		}
 	}
-	progress("mounting image " + name)
-	if out, err := exec.Command("mount", "-t", "squashfs", "-o", "loop,ro", stored, mnt).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("mounting %s: %s", stored, strings.TrimSpace(string(out)))
+	if !mounted(mnt) {
+		progress("mounting image " + name)
+		if out, err := exec.Command("mount", "-t", "squashfs", "-o", "loop,ro", stored, mnt).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("mounting %s: %s", stored, strings.TrimSpace(string(out)))
+		}
 	}
-	return mnt, nil
+	if shipped.Finish == "" {
+		return mnt, nil
+	}
+	err = finishImage(shipped, mnt, finished, progress)
+	syscall.Unmount(mnt, 0)
+	if err == nil {
+		// The finished folder is what containers use from now on: give persist its room back.
+		os.Remove(stored + ".sha256")
+		os.Remove(stored)
+	}
+	return finished, err
 }
 
 // imported: the file is complete. It is written under another name and renamed when verified,
