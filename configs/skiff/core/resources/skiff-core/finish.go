@@ -23,7 +23,7 @@ func isFinished(dir string, img *ShippedImage) bool {
 	return err == nil && strings.TrimSpace(string(mark)) == img.Sha256
 }
 
-var debootstrapStep = regexp.MustCompile(`^I: (Unpacking|Configuring) ([^ .]+)`)
+var debootstrapStep = regexp.MustCompile(`^I: (Unpacking|Configuring) (\S+?)\.\.\.$`)
 
 // finishImage completes a debootstrap --foreign image on this device: its files are copied from
 // the mounted squashfs onto persist, debootstrap's second stage runs in them (a chroot, as the
