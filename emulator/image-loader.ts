@@ -1,3 +1,4 @@
+import { fetchGunzipped } from './gunzip.ts';
 import type { MachineImage } from './machine.ts';
 
 /** The parts of images/out/<workspace>/manifest.json the emulator reads. */
@@ -56,7 +57,5 @@ export async function fetchImage(base: string, onProgress: (loaded: number, tota
 
 /** Fetches a gzip-compressed file and hands v86 its unpacked bytes as a blob: URL. */
 async function unpackedUrl(url: URL): Promise<string> {
-  const r = await fetch(url);
-  if (!r.ok || !r.body) throw new Error(`cannot load ${url}: HTTP ${r.status}`);
-  return URL.createObjectURL(await new Response(r.body.pipeThrough(new DecompressionStream('gzip'))).blob());
+  return URL.createObjectURL(new Blob([await fetchGunzipped(url)]));
 }

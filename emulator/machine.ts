@@ -1,5 +1,6 @@
 import { V86 } from 'v86';
 import type { SerialPort } from '../harness/console.ts';
+import { fetchGunzipped } from './gunzip.ts';
 
 /** The files a browser/v86 image consists of, as loaded bytes. */
 export interface MachineImage {
@@ -62,6 +63,7 @@ export class V86Machine implements SerialPort {
   private lineTail = '';
   private disk: ArrayBuffer;
   readonly started: Promise<void>;
+  private failLoad: (err: Error) => void = () => {};
 
   constructor(readonly options: MachineOptions) {
     this.disk = options.disk;
@@ -87,7 +89,10 @@ export class V86Machine implements SerialPort {
         queueMicrotask(() => this.flush());
       }
     });
-    this.started = new Promise<void>((resolve) => this.emulator.add_listener('emulator-loaded', () => resolve())).then(async () => {
+    this.started = new Promise<void>((resolve, reject) => {
+      this.failLoad = reject;
+      this.emulator.add_listener('emulator-loaded', () => resolve());
+    }).then(async () => {
       this.hookDisk();
       if (options.state) {
         await this.restoreState(options.state);
@@ -100,10 +105,16 @@ export class V86Machine implements SerialPort {
 
   /** v86's `wasm_fn`: the compressed wasm, unpacked by the browser's own gzip. */
   private async instantiateGzipWasm(url: string, env: WebAssembly.Imports): Promise<WebAssembly.Exports> {
-    const res = await fetch(url);
-    if (!res.ok || !res.body) throw new Error(`cannot load ${url}: HTTP ${res.status}`);
-    const bytes = await new Response(res.body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
-    const { instance } = await WebAssembly.instantiate(bytes, env);
+    let instance: WebAssembly.Instance;
+    let bytes: ArrayBuffer;
+    try {
+      bytes = await fetchGunzipped(url);
+      ({ instance } = await WebAssembly.instantiate(bytes, env));
+    } catch (err) {
+      // v86 does not catch a failed wasm_fn: without this the machine would wait for ever.
+      this.failLoad(new Error(`cannot start v86 from ${url}: ${(err as Error).message}`));
+      throw err;
+    }
     // v86 keeps the module's bytes for its zstd worker when it loads the wasm itself; do the same.
     (this.emulator as unknown as { wasm_source?: ArrayBuffer }).wasm_source = bytes;
     return instance.exports;

@@ -79,7 +79,7 @@ function planCore(settings: Record<string, string>, chain: string, arch: ArchInf
   if (settings.SKIFF_CORE !== 'yes') return undefined;
   if (!settings.CORE_IMAGE) throw new SkiffError(`${chain} enables Skiff Core but no layer sets CORE_IMAGE`, 'set CORE_IMAGE (e.g. skiffos/skiff-core-debian:bookworm) in the core layer\'s debian/config');
   const req = { image: settings.CORE_IMAGE, recipe: settings.CORE_ROOTFS || 'debootstrap', suite: settings.CORE_SUITE || 'bookworm', layerHint: chain };
-  return { ...req, onDevice: checkCoreRequest(req, arch, settings.CORE_ROOTFS_ON_DEVICE) };
+  return { ...req, onDevice: checkCoreRequest(req, arch, settings.CORE_ROOTFS_ON_DEVICE, settings.BOOT_METHOD) };
 }
 
 /** The host tools building this plan takes. */

@@ -93,12 +93,15 @@ export interface CoreRequest {
 const SLIM_EXCLUDES = `printf '%s\\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' 'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' 'path-include /usr/share/locale/locale.alias' > etc/dpkg/dpkg.cfg.d/skiff-core-slim
 `;
 
+/** What debootstrap copies from the build host: the image's own values instead. */
+const HOST_FILES = `: > etc/machine-id
+echo core > etc/hostname
+`;
+
 /** Run in the tree's root once the image is complete: downloads, host-specific files and documentation go. */
 const SLIM = `set -e
 rm -rf var/cache/apt/archives/*.deb var/cache/apt/*.bin var/lib/apt/lists/* var/log/* debootstrap
-: > etc/machine-id
-echo core > etc/hostname
-find usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete
+${HOST_FILES}find usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete
 find usr/share/doc -mindepth 1 -type d -empty -delete
 rm -rf usr/share/man/* usr/share/info/*
 find usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
@@ -126,7 +129,7 @@ const sanitize = (name: string) => name.replace(/[^A-Za-z0-9._-]+/g, '_');
 const NATIVE: Record<string, string[]> = { x64: ['amd64', 'i386'], arm64: ['arm64', 'armhf', 'armel'] };
 
 /** Says whether debootstrap's second stage runs on the device; fails fast (at plan time) when the image cannot be made here. */
-export function checkCoreRequest(req: Omit<CoreRequest, 'onDevice'>, arch: ArchInfo, onDeviceSetting = ''): boolean {
+export function checkCoreRequest(req: Omit<CoreRequest, 'onDevice'>, arch: ArchInfo, onDeviceSetting = '', bootMethod = ''): boolean {
   if (req.recipe !== 'debootstrap') {
     throw new SkiffError(
       `${req.layerHint}: the core image ${req.image} is made by "${req.recipe}", which needs network access to a container registry`,
@@ -138,7 +141,9 @@ export function checkCoreRequest(req: Omit<CoreRequest, 'onDevice'>, arch: ArchI
   if (!native && onDeviceSetting === 'no') {
     throw new SkiffError(`${req.layerHint}: CORE_ROOTFS_ON_DEVICE=no, but this ${process.arch} host cannot run ${arch.debian} programs for debootstrap's second stage`, 'unset CORE_ROOTFS_ON_DEVICE (the device then finishes the image on its first import)');
   }
-  return !native || onDeviceSetting === 'yes';
+  const onDevice = !native || onDeviceSetting === 'yes';
+  if (onDevice && bootMethod === 'v86') throw new SkiffError(`${req.layerHint}: the browser reads the core image in place, so it cannot be finished on the device`, 'unset CORE_ROOTFS_ON_DEVICE for browser/v86');
+  return onDevice;
 }
 
 /**
@@ -148,7 +153,6 @@ export function checkCoreRequest(req: Omit<CoreRequest, 'onDevice'>, arch: ArchI
  * root. The tree is kept in the cache; `format` says how it ships: a squashfs, or a v86 9p share.
  */
 export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: ArchInfo, epoch: number, format: 'squashfs' | 'share', progress: Progress): Promise<CoreImage> {
-  if (req.onDevice && format === 'share') throw new SkiffError(`${req.layerHint}: the browser reads the core image in place, so it cannot be finished on the device`, 'unset CORE_ROOTFS_ON_DEVICE for browser/v86');
   if (process.getuid?.() !== 0) {
     throw new SkiffError('debootstrap (the core root filesystem) needs root: it chroots and creates device nodes', 'run the build as root (CI does), or drop skiff/core from SKIFF_CONFIG');
   }
@@ -177,7 +181,7 @@ export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: Arch
         // slimming below does here, and the dpkg excludes already apply to the second stage's unpacking.
         fs.writeFileSync(meta, debpathPackages(fs.readFileSync(path.join(tree, 'debootstrap', 'debpaths'), 'utf8')));
         fs.writeFileSync(path.join(tree, ON_DEVICE_FINISH), SLIM);
-        await run('sh', ['-c', SLIM_EXCLUDES, '--'], { cwd: tree });
+        await run('sh', ['-c', HOST_FILES + SLIM_EXCLUDES, '--'], { cwd: tree });
       } else {
         fs.writeFileSync(meta, await run('chroot', [tree, 'dpkg-query', '-W', '-f=${Package} ${Version}\n']));
         // What a download leaves behind, host-specific files, and (as Debian's slim container images

@@ -24,6 +24,12 @@ export interface BootResult {
 
 const READY = /SKIFF_READY (\S+) ([\d.]+)/;
 
+/**
+ * v86.wasm, gzip-compressed, in the site's own image/ folder (see vite.config.ts), whichever image
+ * the page boots: the site's root is where this worker's assets/ folder is (or the worker, in dev).
+ */
+const WASM_URL = new URL('image/v86.wasm.gz', self.location.href.replace(/(assets\/)?[^/]*$/, '')).href;
+
 class Playground {
   private machine?: V86Machine;
   private store?: PersistStore;
@@ -34,13 +40,10 @@ class Playground {
   private events?: SessionEvents;
   private readonly states = new StateCache();
   private fastBoot = true;
-  /** v86.wasm, gzip-compressed next to the image (see vite.config.ts). */
-  private wasmUrl = '';
 
   async boot(imageBase: string, fastBoot: boolean, events: SessionEvents): Promise<BootResult> {
     this.events = events;
     this.fastBoot = fastBoot;
-    this.wasmUrl = new URL('v86.wasm.gz', imageBase).href;
     this.loaded ??= await fetchImage(imageBase, (l, t) => events.download(l, t));
     const m = this.loaded.manifest;
     const image = { version: m.skiff, kernel: m.kernel.release, chain: m.chain };
@@ -86,7 +89,7 @@ class Playground {
     const machine = new V86Machine({
       image,
       disk,
-      wasmPath: this.wasmUrl,
+      wasmPath: WASM_URL,
       state,
       onDiskWrite: this.sync.written,
       onSnapshotPoint: this.fastBoot && !state

@@ -63,7 +63,7 @@ func finishImage(img *ShippedImage, from, dir string, progress func(string)) err
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	done, last := 0, -1
+	done, last := 0, -100
 	lines := bufio.NewScanner(io.TeeReader(out, log))
 	for lines.Scan() {
 		if m := debootstrapStep.FindStringSubmatch(lines.Text()); m != nil && total > 0 {
@@ -78,6 +78,8 @@ func finishImage(img *ShippedImage, from, dir string, progress func(string)) err
 			}
 		}
 	}
+	// A line too long for the scanner ends the loop early: keep the pipe drained (into the log), or the second stage would block on it.
+	io.Copy(log, out)
 	if err := cmd.Wait(); err != nil {
 		unmountUnder(tmp)
 		return fmt.Errorf("debootstrap's second stage for image %s failed (%v); its output is in %s", img.Name, err, logPath)
@@ -88,12 +90,21 @@ func finishImage(img *ShippedImage, from, dir string, progress func(string)) err
 	if out, err := slim.CombinedOutput(); err != nil {
 		return fmt.Errorf("tidying image %s: %s", img.Name, strings.TrimSpace(string(out)))
 	}
+	unmountUnder(tmp)
 	os.Remove(dir + ".finished")
 	syscall.Sync()
 	if err := os.Rename(tmp, dir); err != nil {
 		return err
 	}
-	return os.WriteFile(dir+".finished", []byte(img.Sha256+"\n"), 0o644)
+	// The marker must be on the disk before the caller deletes the squashfs: a board has no other copy.
+	if err := os.WriteFile(dir+".finished.partial", []byte(img.Sha256+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(dir+".finished.partial", dir+".finished"); err != nil {
+		return err
+	}
+	syscall.Sync()
+	return nil
 }
 
 // unmountUnder unmounts what an interrupted second stage left mounted inside dir (its /proc), deepest first.

@@ -75,14 +75,16 @@ func imageRoot(name string, img *Image, progress func(string)) (string, error) {
 		}
 	}
 	finished := filepath.Join(imagesDir, strings.TrimSuffix(shipped.File, ".squashfs")+".rootfs")
+	stored := filepath.Join(imagesDir, shipped.File)
 	if shipped.Finish != "" && isFinished(finished, shipped) {
+		// A power cut between finishing and the deletion below leaves the squashfs behind.
+		removeImported(stored)
 		return finished, nil
 	}
 	if mounted(mnt) && shipped.Finish == "" {
 		return mnt, nil
 	}
 	os.MkdirAll(mnt, 0o755)
-	stored := filepath.Join(imagesDir, shipped.File)
 	if !imported(stored, shipped) {
 		if dev := diskWithSerial(shippedDiskTag); dev != "" {
 			if err := importImage(dev, stored, shipped, progress); err != nil {
@@ -108,10 +110,14 @@ func imageRoot(name string, img *Image, progress func(string)) (string, error) {
 	syscall.Unmount(mnt, 0)
 	if err == nil {
 		// The finished folder is what containers use from now on: give persist its room back.
-		os.Remove(stored + ".sha256")
-		os.Remove(stored)
+		removeImported(stored)
 	}
 	return finished, err
+}
+
+func removeImported(stored string) {
+	os.Remove(stored + ".sha256")
+	os.Remove(stored)
 }
 
 // imported: the file is complete. It is written under another name and renamed when verified,
