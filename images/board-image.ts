@@ -135,29 +135,3 @@ export async function writeBoardImage(
   return { bootloader: bootloader && { pkg: bootloader.pkg, version: bootloader.version, target: bootloader.target, blobs: bootloader.blobs, bootStart: bootloader.bootStart }, card };
 }
 
-/**
- * Puts files on a card image's persist partition (the second MBR entry), e.g. the core image, so
- * the board finds it there on its first boot. debugfs writes into the ext4 in place, no mount needed.
- */
-export async function writeIntoPersist(card: string, files: { from: string; to: string }[]): Promise<void> {
-  const mbr = Buffer.alloc(512);
-  const fd = fs.openSync(card, 'r');
-  fs.readSync(fd, mbr, 0, 512, 0);
-  fs.closeSync(fd);
-  const start = mbr.readUInt32LE(446 + 16 + 8) * 512;
-  if (mbr.readUInt16LE(510) !== 0xaa55 || start === 0) throw new SkiffError(`${card} has no second partition (persist) in its MBR`, 'rebuild the card image');
-  const dirs = new Set<string>();
-  for (const f of files) for (let d = path.posix.dirname(f.to); d !== '.'; d = path.posix.dirname(d)) dirs.add(d);
-  const script = [...[...dirs].sort().map((d) => `mkdir ${d}`), ...files.map((f) => `write ${f.from} ${f.to}`)].join('\n') + '\n';
-  const commands = `${card}.debugfs`;
-  fs.writeFileSync(commands, script);
-  // debugfs reports failures in its output and still exits 0: any such line fails the build.
-  const lines: string[] = [];
-  try {
-    await run('debugfs', ['-w', '-f', commands, `${card}?offset=${start}`], { onLine: (l) => lines.push(l) });
-  } finally {
-    fs.rmSync(commands, { force: true });
-  }
-  const bad = lines.filter((l) => /error|could not|no free space|not found/i.test(l));
-  if (bad.length) throw new SkiffError(`writing into the card's persist partition failed: ${bad.join('; ')}`, 'make CARD_IMAGE_SIZE larger');
-}

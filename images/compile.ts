@@ -12,7 +12,7 @@ import { type LockedPackage, TargetApt, fetchPackages, sha256File } from './apt.
 import { type ArchInfo, archInfo } from './arch.ts';
 import { packCpio } from './cpio.ts';
 import { hostNeeds, requireHostTools } from './doctor.ts';
-import { BOARD_BOOT_METHODS, type CardPlan, planCard, writeBoardImage, writeIntoPersist } from './board-image.ts';
+import { BOARD_BOOT_METHODS, type CardPlan, planCard, writeBoardImage } from './board-image.ts';
 import { fetchBootloader } from './bootloader.ts';
 import { buildCoreManager, buildCoreRootfs, checkCoreRequest, CORE_RUNTIME_PACKAGES, type CoreImage, type CoreRequest, writeShare } from './core.ts';
 import { buildKernel, type KernelBuild } from './kernel.ts';
@@ -282,6 +282,27 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
   const dtbs = kernel.dtbs.map((file) => ({ file, rel: path.relative(path.join(path.dirname(kernel.image), 'dtbs'), file) }));
+  if (core) {
+    // The core image ships next to the host image, hard-linked from the cache (tens of MB). Before
+    // the card: `format` puts core/*.squashfs (with its .sha256) on a board's persist.
+    const link = (from: string, to: string) => {
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      try {
+        fs.linkSync(from, to);
+      } catch {
+        fs.copyFileSync(from, to);
+      }
+    };
+    const { squashfs: sq, share } = core.image;
+    if (sq) {
+      link(sq.path, path.join(tmp, 'core', sq.file));
+      fs.writeFileSync(path.join(tmp, 'core', `${sq.file}.sha256`), `${sq.sha256}\n`);
+    }
+    if (share) {
+      for (const f of fs.readdirSync(path.join(share.dir, 'flat'))) link(path.join(share.dir, 'flat', f), path.join(tmp, 'core', 'flat', f));
+      await writeShare(share, runtimeTree, path.join(tmp, 'core'), epoch, progress);
+    }
+  }
   let board: Manifest['board'];
   if (plan.card) {
     // A board boots from its card: the kernel, initramfs and device trees live in boot/ only.
@@ -289,17 +310,6 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
       { out: tmp, arch: plan.arch, bootMethod: plan.bootMethod, chain: r.chain.join(','), epoch, boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs, dtbs }, card: plan.card, bootloader },
       progress,
     );
-    const sq = core?.image.squashfs;
-    if (sq) {
-      // Already "imported": the board has no disk to import it from. The .sha256 sidecar is written last, as the manager does.
-      progress.tick(`card: the core image ${sq.file} onto persist (skiff/core/images/)`, 0, true);
-      const sum = path.join(workspaceDir(ctx), `${sq.file}.sha256`);
-      fs.writeFileSync(sum, `${sq.sha256}\n`);
-      await writeIntoPersist(written.card, [
-        { from: sq.path, to: `skiff/core/images/${sq.file}` },
-        { from: sum, to: `skiff/core/images/${sq.file}.sha256` },
-      ]);
-    }
     const { qemu } = plan.card;
     board = { card: path.basename(written.card), bootloader: written.bootloader, qemuMachine: qemu?.machine, ...(qemu?.memoryMB ? { qemuMemoryMB: qemu.memoryMB } : {}) };
   } else {
@@ -311,23 +321,6 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     fs.writeFileSync(path.join(tmp, 'initramfs.cpio.zst'), initramfs);
   }
   if (squashfs) fs.renameSync(squashfs, path.join(tmp, 'rootfs.squashfs'));
-  if (core) {
-    // The core image ships next to the host image, hard-linked from the cache (tens of MB).
-    const link = (from: string, to: string) => {
-      fs.mkdirSync(path.dirname(to), { recursive: true });
-      try {
-        fs.linkSync(from, to);
-      } catch {
-        fs.copyFileSync(from, to);
-      }
-    };
-    const { squashfs: sq, share } = core.image;
-    if (sq) link(sq.path, path.join(tmp, 'core', sq.file));
-    if (share) {
-      for (const f of fs.readdirSync(path.join(share.dir, 'flat'))) link(path.join(share.dir, 'flat', f), path.join(tmp, 'core', 'flat', f));
-      await writeShare(share, runtimeTree, path.join(tmp, 'core'), epoch, progress);
-    }
-  }
   const hostFiles: Record<string, string> = {};
   if (plan.bootMethod === 'v86') {
     for (const [src, name] of [['/usr/share/seabios/bios.bin', 'seabios.bin'], ['/usr/share/seabios/vgabios-stdvga.bin', 'vgabios.bin']] as const) {

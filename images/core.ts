@@ -107,6 +107,9 @@ rm -rf usr/share/man/* usr/share/info/*
 find usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
 ${SLIM_EXCLUDES}`;
 
+/** What the build does to a first-stage tree: the image's own host files, dpkg's excludes for the second stage. */
+const ON_DEVICE_PREP = HOST_FILES + SLIM_EXCLUDES;
+
 /** In a tree finished on the device: the script skiff-core runs (in the tree's root, then deletes) after debootstrap's second stage. */
 export const ON_DEVICE_FINISH = 'skiff-core-finish.sh';
 
@@ -158,7 +161,7 @@ export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: Arch
   }
   const source = debianSources(ctx.env, req.suite).find((s) => s.suite === req.suite && s.components.includes('main'));
   if (!source) throw new SkiffError(`no Debian archive for ${req.suite} among the host's apt sources`, 'set SKIFF_DEBIAN_MIRROR to a Debian mirror URL');
-  const key = crypto.createHash('sha256').update(JSON.stringify(['minbase', SLIM, arch.debian, req.suite, source.uri, req.image, req.onDevice])).digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(JSON.stringify(['minbase', SLIM, arch.debian, req.suite, source.uri, req.image, req.onDevice && ON_DEVICE_PREP])).digest('hex').slice(0, 16);
   const dir = path.join(cacheDir(ctx), 'core', `rootfs-${arch.debian}-${req.suite}-${req.onDevice ? 'stage1-' : ''}${key}`);
   const root = sanitize(req.image);
   const tree = path.join(dir, 'tree');
@@ -181,7 +184,7 @@ export async function buildCoreRootfs(ctx: Context, req: CoreRequest, arch: Arch
         // slimming below does here, and the dpkg excludes already apply to the second stage's unpacking.
         fs.writeFileSync(meta, debpathPackages(fs.readFileSync(path.join(tree, 'debootstrap', 'debpaths'), 'utf8')));
         fs.writeFileSync(path.join(tree, ON_DEVICE_FINISH), SLIM);
-        await run('sh', ['-c', HOST_FILES + SLIM_EXCLUDES, '--'], { cwd: tree });
+        await run('sh', ['-c', ON_DEVICE_PREP, '--'], { cwd: tree });
       } else {
         fs.writeFileSync(meta, await run('chroot', [tree, 'dpkg-query', '-W', '-f=${Package} ${Version}\n']));
         // What a download leaves behind, host-specific files, and (as Debian's slim container images

@@ -498,7 +498,7 @@ function requireTools(action: Action, env: NodeJS.ProcessEnv): Record<string, st
     const pkgs = [...new Set(missing.map((t) => t.pkg))];
     throw new SkiffError(`${missing.map((t) => t.program).join(', ')} not found`, `install ${pkgs.join(', ')}: apt-get install ${pkgs.join(' ')}`);
   }
-  for (const extra of ['mdir', 'minfo']) {
+  for (const extra of ['mdir', 'minfo', 'debugfs']) {
     const p = findProgram(extra, env);
     if (p) found[extra] = p;
   }
@@ -583,8 +583,30 @@ export interface FlashPlan {
   persist?: PartitionSpan;
   sources: { dir: string; what: string; files: BootFile[] }[];
   bootloader?: BootloaderLayout;
+  /** For format: Skiff Core's image for persist (see coreImageFiles). */
+  core: PersistFile[];
   tools: Record<string, string>;
   summary: string;
+}
+
+/** A file `format` puts on the new persist partition: host path, path inside persist. */
+export interface PersistFile {
+  from: string;
+  to: string;
+}
+
+/**
+ * Skiff Core's image the build ships (core/*.squashfs with its .sha256): on the card's persist it is
+ * as if imported, since a board has no disk to import it from; the board finishes it on first use.
+ */
+export function coreImageFiles(imagesDir: string): PersistFile[] {
+  const dir = path.join(imagesDir, 'core');
+  if (!isDir(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.squashfs') && fs.existsSync(path.join(dir, `${f}.sha256`)))
+    .sort()
+    .flatMap((f) => [f, `${f}.sha256`].map((name) => ({ from: path.join(dir, name), to: `skiff/core/images/${name}` })));
 }
 
 /** Runs every check and describes what would be written; writes nothing. */
@@ -647,13 +669,20 @@ export function plan(profile: FlashProfile, action: Action, opts: FlashOptions =
       action === 'format' ? 'set SKIFF_BOOT_SIZE_MIB to a larger boot partition' : `format with a larger boot partition: SKIFF_BOOT_SIZE_MIB=... skiff cmd ${profile.layer}/format`,
     );
   }
+  const core = action === 'format' ? coreImageFiles(imagesDirOf(s.env)) : [];
+  if (core.length) {
+    if (!tools.debugfs) throw new SkiffError('debugfs not found (it writes Skiff Core\'s image onto persist)', 'install e2fsprogs: apt-get install e2fsprogs');
+    const size = core.reduce((n, f) => n + fs.statSync(f.from).size, 0);
+    if (size > layout!.persistSize * 0.8) throw new SkiffError(`Skiff Core's image (${formatBytes(size)}) does not fit the ${formatBytes(layout!.persistSize)} persist partition`, 'use a larger card, or a smaller boot partition (SKIFF_BOOT_SIZE_MIB)');
+    lines.push(`  persist: Skiff Core's image ${core.map((f) => path.basename(f.from)).join(', ')} (${formatBytes(size)}), finished by the board on first use`);
+  }
   lines.push(`  boot files: ${count} (${formatBytes(bytes)})`);
   for (const src of sources) {
     const names = src.files.map((f) => f.rel);
     const shown = names.length > 12 ? [...names.slice(0, 12), `... ${names.length - 12} more`] : names;
     lines.push(`    from ${src.dir} (${src.what}): ${shown.join(', ')}`);
   }
-  return { action, profile, target, layout, boot, persist, sources, bootloader, tools, summary: lines.join('\n') };
+  return { action, profile, target, layout, boot, persist, sources, bootloader, core, tools, summary: lines.join('\n') };
 }
 
 async function askOnTerminal(question: string): Promise<boolean> {
@@ -747,6 +776,19 @@ function makePersist(p: FlashPlan, persist: PartitionSpan, s: Seams): void {
   }
 }
 
+/** Writes files into the new ext4 persist with debugfs (in place, no mount); folders are made as needed. */
+function writeIntoPersist(p: FlashPlan, persist: PartitionSpan, files: PersistFile[], s: Seams): void {
+  s.log(`writing ${files.map((f) => f.to).join(', ')} to partition 2`);
+  const dirs = new Set<string>();
+  for (const f of files) for (let d = path.posix.dirname(f.to); d !== '.'; d = path.posix.dirname(d)) dirs.add(d);
+  const script = [...[...dirs].sort().map((d) => `mkdir ${d}`), ...files.map((f) => `write ${f.from} ${f.to}`)].join('\n') + '\n';
+  const device = persist.node ?? `${p.target.path}?offset=${persist.offset}`;
+  const r = spawnSync(p.tools.debugfs!, ['-w', '-f', '-', device], { input: script, encoding: 'utf8' });
+  // debugfs reports a failed command in its output and still exits 0.
+  const bad = `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').filter((l) => /error|could not|no free space|not found/i.test(l));
+  if (r.status !== 0 || bad.length) throw new SkiffError(`writing onto persist with debugfs failed: ${bad.join('; ') || `exit ${r.status}`}`, 'use a larger card');
+}
+
 function copyBootFiles(p: FlashPlan, boot: PartitionSpan, s: Seams): void {
   const image = mtoolsImage(p.target, boot);
   for (const src of p.sources) {
@@ -800,6 +842,7 @@ export async function format(profile: FlashProfile, opts: FlashOptions = {}): Pr
   const [boot, persist] = writeTable(p, s);
   makeFat(p, boot!, s);
   makePersist(p, persist!, s);
+  if (p.core.length) writeIntoPersist(p, persist!, p.core, s);
   // A desktop may automount the fresh partitions: check again before mtools writes behind its back.
   resolveTarget(profile, 'format', s);
   copyBootFiles(p, boot!, s);

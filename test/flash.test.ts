@@ -388,6 +388,25 @@ describe('board format/install: writing an image file', () => {
     expect(table(img).partitions).toEqual(t.partitions);
   });
 
+  it('format puts the build\'s Skiff Core image on persist, as if imported, if it fits', async () => {
+    const w = world();
+    const squashfs = 'skiffos_skiff-core-debian_bookworm.squashfs';
+    writeTree(path.join(w.images, 'core'), { [squashfs]: 'a squashfs stand-in\n', [`${squashfs}.sha256`]: 'c0ffee\n' });
+    const img = w.image(64);
+    await format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes', SKIFF_BOOT_SIZE_MIB: '32' }));
+    expect(w.log.join('\n')).toContain(`persist: Skiff Core's image ${squashfs}, ${squashfs}.sha256`);
+    const persist = e2fsImage(img, 33 * MiB);
+    expect(sh('debugfs', ['-R', `cat /skiff/core/images/${squashfs}`, persist]).stdout).toBe('a squashfs stand-in\n');
+    expect(sh('debugfs', ['-R', `cat /skiff/core/images/${squashfs}.sha256`, persist]).stdout).toBe('c0ffee\n');
+    expect(sh('e2fsck', ['-fn', persist]).code).toBe(0);
+
+    // Too big for persist: refused before anything is written.
+    const big = w.image(64, 'big.img');
+    fs.truncateSync(path.join(w.images, 'core', squashfs), 40 * MiB);
+    await expect(format(PI, w.options({ PI_SD: big, SKIFF_YES: 'yes', SKIFF_BOOT_SIZE_MIB: '32' }))).rejects.toThrow(/does not fit the 31 MiB persist partition/);
+    expect(fs.readFileSync(big).subarray(0, 512).every((b) => b === 0)).toBe(true);
+  });
+
   it('the default Pi layout: a 1 GiB FAT32 boot partition (type c) and persist for the rest', async () => {
     const w = world();
     const img = w.image(1100);
