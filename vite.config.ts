@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
+import { nodeWasmPath } from './emulator/node-image.ts';
 
 // The playground serves the browser/v86 image built in this workspace (see site/prepare-image.ts).
 export const PLAYGROUND_WORKSPACE = process.env.SKIFF_PLAYGROUND_WORKSPACE || 'playground';
@@ -13,7 +13,7 @@ const CORE_FILE = /^core\/(fs\.json(\.gz)?|flat\/[0-9a-f]{64}\.zst)$/;
 /** v86.wasm, gzip-compressed (2.1 MB → 0.4 MB); the worker unpacks it, so no web host setting matters. */
 const WASM_GZ = 'v86.wasm.gz';
 let wasmGz: Buffer | undefined;
-const v86WasmGz = () => (wasmGz ??= zlib.gzipSync(fs.readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('v86')), 'v86.wasm')), { level: 9 }));
+const v86WasmGz = () => (wasmGz ??= zlib.gzipSync(fs.readFileSync(nodeWasmPath()), { level: 9 }));
 
 /** Serves image/ from images/out/<workspace>/ in dev, and copies it into dist/image/ on build. */
 function skiffImage(): Plugin {

@@ -134,4 +134,3 @@ export async function writeBoardImage(
   await writeCardImage(card, out, sizeMiB, bootSizeMiB, (line) => progress.tick(`  ${line}`, 0, true));
   return { bootloader: bootloader && { pkg: bootloader.pkg, version: bootloader.version, target: bootloader.target, blobs: bootloader.blobs, bootStart: bootloader.bootStart }, card };
 }
-

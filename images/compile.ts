@@ -59,7 +59,7 @@ export function planBuild(r: Resolution): BuildPlan {
     arch,
     bootMethod,
     // With Skiff Core the card carries the core image on persist, finished there on first use: room for both.
-    card: BOARD_BOOT_METHODS.has(bootMethod) ? planCard(settings, chain, settings.SKIFF_CORE === 'yes' ? '1024M' : '256M') : undefined,
+    card: BOARD_BOOT_METHODS.has(bootMethod) ? planCard(settings, chain, settings.SKIFF_CORE === 'yes' ? '1024M' : undefined) : undefined,
     core: planCore(settings, chain, arch),
     defconfig: settings.KERNEL_DEFCONFIG!,
     image: settings.KERNEL_IMAGE!,

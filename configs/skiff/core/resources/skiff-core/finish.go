@@ -91,7 +91,6 @@ func finishImage(img *ShippedImage, from, dir string, progress func(string)) err
 		return fmt.Errorf("tidying image %s: %s", img.Name, strings.TrimSpace(string(out)))
 	}
 	unmountUnder(tmp)
-	os.Remove(dir + ".finished")
 	syscall.Sync()
 	if err := os.Rename(tmp, dir); err != nil {
 		return err
@@ -109,11 +108,10 @@ func finishImage(img *ShippedImage, from, dir string, progress func(string)) err
 
 // unmountUnder unmounts what an interrupted second stage left mounted inside dir (its /proc), deepest first.
 func unmountUnder(dir string) {
-	data, _ := os.ReadFile("/proc/mounts")
 	var found []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[1], dir+"/") {
-			found = append(found, f[1])
+	for _, m := range mountPoints() {
+		if strings.HasPrefix(m, dir+"/") {
+			found = append(found, m)
 		}
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(found)))

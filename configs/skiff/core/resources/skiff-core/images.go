@@ -216,11 +216,22 @@ func sharedImage(img *ShippedImage) (string, bool) {
 }
 
 func mounted(dir string) bool {
-	data, _ := os.ReadFile("/proc/mounts")
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) > 1 && f[1] == dir {
+	for _, m := range mountPoints() {
+		if m == dir {
 			return true
 		}
 	}
 	return false
+}
+
+// mountPoints lists where something is mounted, from /proc/mounts.
+func mountPoints() []string {
+	data, _ := os.ReadFile("/proc/mounts")
+	var points []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 1 {
+			points = append(points, f[1])
+		}
+	}
+	return points
 }
