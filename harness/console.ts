@@ -17,11 +17,17 @@ export class ConsoleTimeout extends Error {
     readonly pattern: string,
     readonly waitedMs: number,
     readonly tail: string,
+    /** The first kernel complaints, when the tail no longer shows how the trouble began. */
+    readonly firstTroubles: string[] = [],
   ) {
-    super(`timed out after ${(waitedMs / 1000).toFixed(1)} s waiting for ${pattern}; last console output:\n${tail}`);
+    const first = firstTroubles.length > 0 ? `; first troubles on the console:\n${firstTroubles.join('\n')}\n` : '; ';
+    super(`timed out after ${(waitedMs / 1000).toFixed(1)} s waiting for ${pattern}${first}last console output:\n${tail}`);
     this.name = 'ConsoleTimeout';
   }
 }
+
+/** Lines that usually start a failure: I/O errors, timeouts, aborted journals, oopses. */
+const TROUBLE = /\b(I\/O error|error|exception|lost interrupt|timed out|timeout|panic|Oops|BUG|Call Trace|aborted|failed)\b/i;
 
 let nextMarker = 1;
 
@@ -78,6 +84,12 @@ export class Console {
     return this.buffer.replace(/\r/g, '').split('\n').slice(-lines).join('\n');
   }
 
+  /** The first `count` troubling lines that are older than the tail: how a failure began. */
+  firstTroubles(count = 8, tailLines = 15): string[] {
+    const lines = this.buffer.replace(/\r/g, '').split('\n');
+    return lines.slice(0, -tailLines).filter((l) => TROUBLE.test(l)).slice(0, count);
+  }
+
   /** Waits for `pattern` in output not yet consumed; consumes up to the end of the match. */
   waitFor(pattern: RegExp | string, timeoutMs: number): Promise<RegExpExecArray> {
     const re = typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern;
@@ -95,7 +107,7 @@ export class Console {
       }
       const timer = setTimeout(() => {
         cleanup();
-        reject(new ConsoleTimeout(String(re), Date.now() - started, this.tail()));
+        reject(new ConsoleTimeout(String(re), Date.now() - started, this.tail(), this.firstTroubles()));
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);

@@ -39,6 +39,17 @@ describe('the console engine', () => {
     expect(err).toBeInstanceOf(ConsoleTimeout);
     expect(err.message).toMatch(/timed out after 0\.\d s waiting for \/never printed\//);
     expect(err.message).toContain('hello');
+    expect(err.message).not.toContain('first troubles');
+  });
+
+  it('names the first kernel complaints when they have scrolled out of the tail', async () => {
+    let print = (_: string) => {};
+    const con = new Console({ write: () => {}, onData: (l) => ((print = l), () => {}) });
+    print('ata1.00: exception Emask 0x0 SAct 0x0 SErr 0x0 action 0x6 frozen\r\n');
+    for (let i = 0; i < 40; i++) print('EXT4-fs error (device sda): Detected aborted journal\r\n');
+    const err = await con.waitFor(/never printed/, 200).catch((e) => e);
+    expect(err.firstTroubles[0]).toMatch(/^ata1\.00: exception/);
+    expect(err.message).toMatch(/first troubles on the console:\nata1\.00: exception/);
   });
 });
 
