@@ -53,6 +53,12 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     expect(release.output).toContain('ID=debian');
     expect(release.output).toMatch(/^core$/m);
     expect(release.output).toMatch(/^\/home\/core$/m);
+    // A login gets its groups from the container's /etc/group (sudo needs that), and a user other
+    // than root holds no capabilities of the privileged container.
+    expect((await first.console.run('crun --root /run/skiff-core/crun exec core usermod -aG audio,video core')).status).toBe(0);
+    const ids = await first.console.run("su - core -c 'id -Gn; grep CapEff /proc/self/status'", 60_000);
+    expect(ids.output.split('\n')[0]!.split(' ').sort()).toEqual(['audio', 'core', 'video']);
+    expect(ids.output).toMatch(/^CapEff:\s+0+$/m);
     // The default config was installed on persist on first boot.
     expect((await first.console.run('grep -c containerUser /mnt/persist/skiff/core/config.yaml')).output.trim()).toBe('1');
 

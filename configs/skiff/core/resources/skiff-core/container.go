@@ -118,11 +118,7 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 
 // ociSpec turns a container of config.yaml into the OCI runtime spec crun runs.
 func ociSpec(name string, c *Container) (map[string]any, error) {
-	caps := defaultCaps
-	if c.Privileged {
-		caps = allCaps
-	}
-	caps = adjustCaps(caps, c.CapAdd, c.CapDrop)
+	caps := containerCaps(c)
 	args := append(append([]string{}, c.Entrypoint...), c.Cmd...)
 	if len(args) == 0 {
 		// Core images have no init of their own here: a process that waits, so exec has a container to join.
@@ -179,7 +175,7 @@ func ociSpec(name string, c *Container) (map[string]any, error) {
 			"capabilities": map[string][]string{
 				"bounding": caps, "effective": caps, "permitted": caps,
 			},
-			"rlimits": []map[string]any{{"type": "RLIMIT_NOFILE", "hard": 65536, "soft": 65536}},
+			"rlimits": rlimits,
 		},
 		"root":   map[string]any{"path": "rootfs", "readonly": false},
 		"mounts": mounts,
@@ -198,6 +194,18 @@ func ociSpec(name string, c *Container) (map[string]any, error) {
 	}
 	return spec, nil
 }
+
+// The capabilities of a container's processes: docker's default set or, privileged, all of them,
+// with capAdd and capDrop applied.
+func containerCaps(c *Container) []string {
+	caps := defaultCaps
+	if c.Privileged {
+		caps = allCaps
+	}
+	return adjustCaps(caps, c.CapAdd, c.CapDrop)
+}
+
+var rlimits = []map[string]any{{"type": "RLIMIT_NOFILE", "hard": 65536, "soft": 65536}}
 
 func adjustCaps(base, add, drop []string) []string {
 	norm := func(c string) string {

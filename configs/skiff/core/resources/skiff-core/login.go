@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -114,23 +115,60 @@ func login(args []string) int {
 	if len(shell) == 0 {
 		shell = []string{ca.shell, "-l"}
 	}
-	argv := []string{"crun", "--root", crunRoot, "exec"}
-	bin, crunEnv := crunBinary()
-	if isTerminal(os.Stdin.Fd()) {
-		argv = append(argv, "--tty")
-	}
-	argv = append(argv, "--user", fmt.Sprintf("%d:%d", ca.uid, ca.gid), "--cwd", ca.home)
-	for _, kv := range loginEnv(ca, callerEnv) {
-		argv = append(argv, "--env", kv)
-	}
-	argv = append(argv, u.Container)
-	argv = append(argv, shell...)
+	run := append([]string{}, shell...)
 	if len(args) > 1 && args[0] == "-c" {
-		argv = append(argv, "-c", strings.Join(args[1:], " "))
+		run = append(run, "-c", strings.Join(args[1:], " "))
 	}
+	process, err := execProcess(ca, run, loginEnv(ca, callerEnv), isTerminal(os.Stdin.Fd()), containerCaps(l.Config.Containers[u.Container]))
+	if err != nil {
+		return fail("%v", err)
+	}
+	bin, crunEnv := crunBinary()
+	argv := []string{"crun", "--root", crunRoot, "exec", "--process", process, u.Container}
 	signal.Reset(quiet...)
 	err = syscall.Exec(bin, argv, crunEnv)
 	return fail("running %s: %v", bin, err)
+}
+
+// execProcess writes the OCI process crun exec runs for a login into a pipe, and returns the path
+// crun reads it from: no file is left behind by the exec that replaces this program. A process
+// file, because crun's flags cannot give supplementary groups (a user in the container's sudo
+// group must be in it). Root in the container keeps the container's capabilities; other users
+// get them only as the bounding set, as a docker exec does.
+func execProcess(ca *account, args, env []string, tty bool, caps []string) (string, error) {
+	held := []string{}
+	if ca.uid == 0 {
+		held = caps
+	}
+	groups := ca.groups
+	if groups == nil {
+		groups = []int{}
+	}
+	data, err := json.Marshal(map[string]any{
+		"terminal": tty,
+		"user":     map[string]any{"uid": ca.uid, "gid": ca.gid, "additionalGids": groups},
+		"args":     args,
+		"env":      env,
+		"cwd":      ca.home,
+		"capabilities": map[string][]string{
+			"bounding": caps, "effective": held, "permitted": held,
+		},
+		"rlimits": rlimits,
+	})
+	if err != nil {
+		return "", err
+	}
+	// A pipe without close-on-exec, so crun inherits it; far below a pipe's 64 KiB buffer.
+	var p [2]int
+	if err := syscall.Pipe(p[:]); err != nil {
+		return "", fmt.Errorf("a pipe for crun: %v", err)
+	}
+	_, err = syscall.Write(p[1], data)
+	syscall.Close(p[1])
+	if err != nil {
+		return "", fmt.Errorf("writing the process for crun: %v", err)
+	}
+	return fmt.Sprintf("/proc/self/fd/%d", p[0]), nil
 }
 
 // loginEnv: what a login inside the container sees; TERM and the SSH variables come along.

@@ -16,6 +16,8 @@ type account struct {
 	uid, gid int
 	home     string
 	shell    string
+	// Supplementary groups (inside a container: from its /etc/group, as a login there gets them).
+	groups []int
 }
 
 func readAccounts(passwd string) []account {
@@ -33,7 +35,7 @@ func readAccounts(passwd string) []account {
 		}
 		uid, _ := strconv.Atoi(p[2])
 		gid, _ := strconv.Atoi(p[3])
-		out = append(out, account{p[0], uid, gid, p[5], p[6]})
+		out = append(out, account{name: p[0], uid: uid, gid: gid, home: p[5], shell: p[6]})
 	}
 	return out
 }
@@ -102,7 +104,7 @@ func addAccount(root, name, home, shell, shadowField string) (*account, error) {
 	if err := appendLine(filepath.Join(root, "etc/shadow"), fmt.Sprintf("%s:%s:19000:0:99999:7:::", name, shadowField), 0o600); err != nil {
 		return nil, err
 	}
-	return &account{name, id, id, home, shell}, nil
+	return &account{name: name, uid: id, gid: id, home: home, shell: shell}, nil
 }
 
 func containerUserName(uname string, u *User) string {
@@ -113,11 +115,13 @@ func containerUserName(uname string, u *User) string {
 }
 
 // The container's account for a user, and a home for it if a power cut lost the one made before.
-// One exec per login: the line from getent, or exit 3 when there is no such account.
+// One exec per login: the line from getent and the user's group ids, or exit 3 when there is no
+// such account.
 const accountScript = `e=$(getent passwd "$1") || exit 3
 home=$(echo "$e" | cut -d: -f6)
 case "$home" in /home/*) [ -d "$home" ] || { mkdir -p "$home" && cp -a /etc/skel/. "$home" && chown -R "$(echo "$e" | cut -d: -f3,4)" "$home" && sync; } ;; esac
-echo "$e"`
+echo "account:$e"
+echo "groups:$(id -G "$1" 2>/dev/null)"`
 
 // containerUser finds (or, unless createContainerUser is false, creates) the user inside a running
 // container. What writes runs in the container (crun exec, as its root), so a link planted in the
@@ -139,14 +143,26 @@ func containerUser(container, uname string, u *User, create bool) (*account, err
 	if err != nil {
 		return nil, fmt.Errorf("looking up user %s in container %s: %v: %s", name, container, err, strings.TrimSpace(string(out)))
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	p := strings.Split(lines[len(lines)-1], ":")
+	var line string
+	var groups []int
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "account:") {
+			line = strings.TrimPrefix(l, "account:")
+		} else if strings.HasPrefix(l, "groups:") {
+			for _, g := range strings.Fields(strings.TrimPrefix(l, "groups:")) {
+				if id, err := strconv.Atoi(g); err == nil {
+					groups = append(groups, id)
+				}
+			}
+		}
+	}
+	p := strings.Split(line, ":")
 	if len(p) < 7 {
-		return nil, fmt.Errorf("user %s in container %s: unexpected account line %q", name, container, lines[len(lines)-1])
+		return nil, fmt.Errorf("user %s in container %s: unexpected account line %q", name, container, strings.TrimSpace(string(out)))
 	}
 	uid, _ := strconv.Atoi(p[2])
 	gid, _ := strconv.Atoi(p[3])
-	return &account{p[0], uid, gid, p[5], p[6]}, nil
+	return &account{name: p[0], uid: uid, gid: gid, home: p[5], shell: p[6], groups: groups}, nil
 }
 
 func inContainer(container, script string, args ...string) ([]byte, error) {
