@@ -3,6 +3,7 @@
 // The checks come first and write nothing: the wrong disk is the costly mistake here.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { contextFromEnv } from '../buildroot/context.ts';
@@ -583,8 +584,11 @@ export interface FlashPlan {
   persist?: PartitionSpan;
   sources: { dir: string; what: string; files: BootFile[] }[];
   bootloader?: BootloaderLayout;
-  /** For format: Skiff Core's image for persist (see coreImageFiles). */
+  /** Skiff Core's image files to write onto persist (see coreImageFiles): all of them for format; for install, the ones persist lacks. */
   core: PersistFile[];
+  /** For install: persist's files the new image replaces, and whether its journal must be replayed before debugfs writes. */
+  coreReplaces: string[];
+  coreReplay: boolean;
   tools: Record<string, string>;
   summary: string;
 }
@@ -628,6 +632,7 @@ export function plan(profile: FlashProfile, action: Action, opts: FlashOptions =
   }
 
   let layout: Layout | undefined;
+  let persistLine = -1;
   let boot: PartitionSpan | undefined;
   let persist: PartitionSpan | undefined;
   const bootloader = bootloaderLayout(s.env);
@@ -659,6 +664,7 @@ export function plan(profile: FlashProfile, action: Action, opts: FlashOptions =
       );
     }
     lines.push(`  writes partition 1 (boot, ${formatBytes(boot.size)}); ${persist ? `partition 2 (persist, ${formatBytes(persist.size)}) is not touched` : 'no other partition is touched'}`);
+    persistLine = lines.length - 1;
   }
   for (const b of bootloader?.blobs ?? []) lines.push(`  bootloader: ${b.file} (${formatBytes(b.size)}) at ${formatBytes(b.offset)}, before partition 1`);
   const room = layout ? layout.bootSize : boot!.size;
@@ -669,12 +675,26 @@ export function plan(profile: FlashProfile, action: Action, opts: FlashOptions =
       action === 'format' ? 'set SKIFF_BOOT_SIZE_MIB to a larger boot partition' : `format with a larger boot partition: SKIFF_BOOT_SIZE_MIB=... skiff cmd ${profile.layer}/format`,
     );
   }
-  const core = action === 'format' ? coreImageFiles(imagesDirOf(s.env)) : [];
-  if (core.length) {
-    if (!tools.debugfs) throw new SkiffError('debugfs not found (it writes Skiff Core\'s image onto persist)', 'install e2fsprogs: apt-get install e2fsprogs');
+  const shipped = coreImageFiles(imagesDirOf(s.env));
+  if (shipped.length && !tools.debugfs) throw new SkiffError("debugfs not found (it writes Skiff Core's image onto persist)", 'install e2fsprogs: apt-get install e2fsprogs');
+  let core = shipped;
+  let coreReplaces: string[] = [];
+  let coreReplay = false;
+  if (shipped.length && action === 'format') {
     const size = core.reduce((n, f) => n + fs.statSync(f.from).size, 0);
     if (size > layout!.persistSize * 0.8) throw new SkiffError(`Skiff Core's image (${formatBytes(size)}) does not fit the ${formatBytes(layout!.persistSize)} persist partition`, 'use a larger card, or a smaller boot partition (SKIFF_BOOT_SIZE_MIB)');
     lines.push(`  persist: Skiff Core's image ${core.map((f) => path.basename(f.from)).join(', ')} (${formatBytes(size)}), finished by the board on first use`);
+  } else if (shipped.length && persist) {
+    // An upgrade: a board has no disk to import a changed image from, so it goes onto persist now.
+    ({ core, coreReplaces, coreReplay } = coreForInstall(shipped, persistDevice(target, persist), tools, profile));
+    if (core.length) {
+      const size = core.reduce((n, f) => n + fs.statSync(f.from).size, 0);
+      lines[persistLine] = `  writes partition 1 (boot, ${formatBytes(boot!.size)}); on partition 2 (persist, ${formatBytes(persist.size)}) only Skiff Core's image`;
+      lines.push(`  persist: Skiff Core's image changed: writes ${core.map((f) => path.basename(f.from)).join(', ')} (${formatBytes(size)}), finished by the board on first use; nothing else on persist changes`);
+      if (coreReplay) lines.push("  persist: its journal is replayed first (e2fsck -p), as the board's boot would");
+    } else {
+      lines.push("  persist: Skiff Core's image there is this build's already");
+    }
   }
   lines.push(`  boot files: ${count} (${formatBytes(bytes)})`);
   for (const src of sources) {
@@ -682,7 +702,47 @@ export function plan(profile: FlashProfile, action: Action, opts: FlashOptions =
     const shown = names.length > 12 ? [...names.slice(0, 12), `... ${names.length - 12} more`] : names;
     lines.push(`    from ${src.dir} (${src.what}): ${shown.join(', ')}`);
   }
-  return { action, profile, target, layout, boot, persist, sources, bootloader, core, tools, summary: lines.join('\n') };
+  return { action, profile, target, layout, boot, persist, sources, bootloader, core, coreReplaces, coreReplay, tools, summary: lines.join('\n') };
+}
+
+/** How debugfs and e2fsck reach a persist partition: its device node, or the image file at its offset. */
+function persistDevice(target: Target, persist: PartitionSpan): string {
+  return persist.node ?? `${target.path}?offset=${persist.offset}`;
+}
+
+/** debugfs's answer to one read-only request (stdout; its complaints go to stderr). */
+function debugfsRead(debugfs: string, device: string, request: string): string {
+  return spawnSync(debugfs, ['-R', request, device], { encoding: 'utf8', maxBuffer: 16 * MiB }).stdout ?? '';
+}
+
+/**
+ * Which of the build's core images an existing persist lacks: an image is there when its .sha256
+ * (imported, not finished yet) or its finished marker (the board finished it and deleted the
+ * squashfs) names this build's sha256. The rest is written, if it fits in persist's free space.
+ */
+function coreForInstall(shipped: PersistFile[], device: string, tools: Record<string, string>, profile: FlashProfile): { core: PersistFile[]; coreReplaces: string[]; coreReplay: boolean } {
+  const debugfs = tools.debugfs!;
+  const stats = debugfsRead(debugfs, device, 'stats');
+  const free = Number(/^Free blocks:\s+(\d+)/m.exec(stats)?.[1] ?? NaN) * Number(/^Block size:\s+(\d+)/m.exec(stats)?.[1] ?? NaN);
+  if (!Number.isFinite(free)) throw new SkiffError(`partition 2 holds no ext4 file system debugfs can read`, `format the card (this erases persist): ${profile.deviceVariable}=... skiff cmd ${profile.layer}/format`);
+  const core: PersistFile[] = [];
+  const coreReplaces: string[] = [];
+  for (const image of shipped.filter((f) => f.to.endsWith('.squashfs'))) {
+    const sha = fs.readFileSync(`${image.from}.sha256`, 'utf8').trim();
+    const base = image.to.replace(/\.squashfs$/, '');
+    const onPersist = [`${image.to}.sha256`, `${base}.rootfs.finished`].map((f) => debugfsRead(debugfs, device, `cat /${f}`).trim());
+    if (onPersist.includes(sha)) continue;
+    const pair = shipped.filter((f) => f.to === image.to || f.to === `${image.to}.sha256`);
+    core.push(...pair);
+    for (const f of pair) if (/^Inode:/m.test(debugfsRead(debugfs, device, `stat /${f.to}`))) coreReplaces.push(f.to);
+  }
+  const size = core.reduce((n, f) => n + fs.statSync(f.from).size, 0);
+  if (size > free * 0.9) {
+    throw new SkiffError(`Skiff Core's new image (${formatBytes(size)}) does not fit the ${formatBytes(free)} free on persist: nothing written`, "free room on persist (the board's /mnt/persist), or format a larger card");
+  }
+  const coreReplay = core.length > 0 && /^Filesystem features:.*\bneeds_recovery\b/m.test(stats);
+  if (coreReplay && !findProgram('e2fsck', process.env)) throw new SkiffError("persist's journal needs replaying and e2fsck is not found", 'install e2fsprogs: apt-get install e2fsprogs');
+  return { core, coreReplaces, coreReplay };
 }
 
 async function askOnTerminal(question: string): Promise<boolean> {
@@ -776,13 +836,19 @@ function makePersist(p: FlashPlan, persist: PartitionSpan, s: Seams): void {
   }
 }
 
-/** Writes files into the new ext4 persist with debugfs (in place, no mount); folders are made as needed. */
-function writeIntoPersist(p: FlashPlan, persist: PartitionSpan, files: PersistFile[], s: Seams): void {
+/**
+ * Writes files into an ext4 persist with debugfs (in place, no mount); folders are made as needed,
+ * and `replaces` (files the new ones take the place of) are removed first.
+ */
+function writeIntoPersist(p: FlashPlan, persist: PartitionSpan, files: PersistFile[], s: Seams, replaces: string[] = []): void {
+  const device = persistDevice(p.target, persist);
+  const existing = (d: string) => /^Inode:/m.test(debugfsRead(p.tools.debugfs!, device, `stat /${d}`));
   s.log(`writing ${files.map((f) => f.to).join(', ')} to partition 2`);
   const dirs = new Set<string>();
   for (const f of files) for (let d = path.posix.dirname(f.to); d !== '.'; d = path.posix.dirname(d)) dirs.add(d);
-  const script = [...[...dirs].sort().map((d) => `mkdir ${d}`), ...files.map((f) => `write ${f.from} ${f.to}`)].join('\n') + '\n';
-  const device = persist.node ?? `${p.target.path}?offset=${persist.offset}`;
+  // On a used persist the folders are there already (debugfs would complain about each).
+  const mkdirs = [...dirs].sort().filter((d) => !existing(d));
+  const script = [...replaces.map((f) => `rm /${f}`), ...mkdirs.map((d) => `mkdir ${d}`), ...files.map((f) => `write ${f.from} ${f.to}`)].join('\n') + '\n';
   const r = spawnSync(p.tools.debugfs!, ['-w', '-f', '-', device], { input: script, encoding: 'utf8' });
   // debugfs reports a failed command in its output and still exits 0.
   const bad = `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').filter((l) => /error|could not|no free space|not found/i.test(l));
@@ -851,16 +917,63 @@ export async function format(profile: FlashProfile, opts: FlashOptions = {}): Pr
   s.log(`done: ${p.target.given} is formatted and holds the boot files`);
 }
 
-/** Writes the boot files to partition 1 and the bootloader in front of it; persist is never opened. */
+/**
+ * Replays persist's journal (e2fsck -p), as the board's boot would, before debugfs writes into it.
+ * e2fsck loses an image file's ?offset= when it reopens the file to recover, so inside an image
+ * file the partition is checked as a copy and written back.
+ */
+function replayJournal(p: FlashPlan, persist: PartitionSpan, s: Seams): void {
+  s.log('replaying the journal of partition 2 (e2fsck -p)');
+  const e2fsck = findProgram('e2fsck', s.env)!;
+  const check = (device: string) => {
+    const r = spawnSync(e2fsck, ['-p', device], { encoding: 'utf8' });
+    // 0: clean, 1: fixed. Anything else is left to the board's own check at boot.
+    if (r.status !== 0 && r.status !== 1) throw new SkiffError(`e2fsck -p on partition 2 exited ${r.status}: ${`${r.stdout}${r.stderr}`.trim().split('\n').pop()}; nothing written`, 'boot the board once (its boot checks persist), then install again');
+  };
+  if (persist.node) return check(persist.node);
+  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-persist-')), 'persist.img');
+  try {
+    copyRange(p.target.path, persist.offset, tmp, 0, persist.size);
+    check(tmp);
+    copyRange(tmp, 0, p.target.path, persist.offset, persist.size);
+  } finally {
+    fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
+  }
+}
+
+/** Copies `size` bytes between files at the given offsets, in chunks; the destination is not truncated. */
+function copyRange(from: string, fromAt: number, to: string, toAt: number, size: number): void {
+  const src = fs.openSync(from, 'r');
+  const dst = fs.openSync(to, fs.existsSync(to) ? 'r+' : 'w');
+  try {
+    const buf = Buffer.alloc(4 * MiB);
+    for (let done = 0; done < size; ) {
+      const n = fs.readSync(src, buf, 0, Math.min(buf.length, size - done), fromAt + done);
+      if (n === 0) throw new SkiffError(`${from} ends before its partition 2 does`, 'check the card image');
+      fs.writeSync(dst, buf, 0, n, toAt + done);
+      done += n;
+    }
+    fs.fsyncSync(dst);
+  } finally {
+    fs.closeSync(src);
+    fs.closeSync(dst);
+  }
+}
+
+/** Writes the boot files to partition 1 and the bootloader in front of it; persist is only opened to bring Skiff Core's image up to date. */
 export async function install(profile: FlashProfile, opts: FlashOptions = {}): Promise<void> {
   const s = seams(opts);
   const p = plan(profile, 'install', opts);
   await confirmPlan(p, opts, s);
   recheckAfterConfirm(profile, 'install', p, s);
+  if (p.core.length) {
+    if (p.coreReplay) replayJournal(p, p.persist!, s);
+    writeIntoPersist(p, p.persist!, p.core, s, p.coreReplaces);
+  }
   copyBootFiles(p, p.boot!, s);
   writeBootloader(p, s);
   flush(p.target);
-  s.log(`done: boot files installed on ${p.target.given}; persist untouched`);
+  s.log(`done: boot files installed on ${p.target.given}; ${p.core.length ? "Skiff Core's new image written to persist, nothing else there changed" : 'persist untouched'}`);
 }
 
 /**

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QemuTarget } from '../harness/targets/qemu.ts';
-import { buildImage, skiffAsync } from './support/image.ts';
+import { buildImage, outDirOf, skiffAsync } from './support/image.ts';
 import { PROJECT, tempDir } from './support/tree.ts';
 
 const MiB = 1024 * 1024;
@@ -177,6 +177,59 @@ describe.skipIf(process.getuid?.() !== 0)('orangepi/zero,skiff/core: the core im
     expect(files).toMatch(/debootstrap\/debootstrap$/m);
     expect(files).toMatch(/var\/cache\/apt\/archives\/bash_[^/]*_armhf\.deb$/m);
   }, 30 * 60_000);
+
+  it('install brings a changed core image onto persist, and leaves persist alone when the board has this one', () => {
+    const dir = outDirOf('test-board-orangepi-core');
+    const work = tempDir('skiff-board-core-');
+    const card = path.join(work, 'card.img');
+    fs.copyFileSync(path.join(dir, 'sdcard.img'), card);
+    const persist = partitions(card)[1]!;
+    const at = `${card}?offset=${persist.start * 512}`;
+    const persistBytes = () => hash(readAt(card, persist.start * 512, persist.size * 512));
+    const debugfs = (script: string) => expect(spawnSync('debugfs', ['-w', '-f', '-', at], { input: script, encoding: 'utf8' }).status).toBe(0);
+    const install = () => {
+      const r = spawnSync(process.execPath, [path.join(PROJECT, 'bin/skiff.js'), 'cmd', 'orangepi/common/install'], {
+        cwd: work,
+        env: { ...process.env, SKIFF_WORKSPACE: 'test-board-orangepi-core', ORANGEPI_SD: 'card.img', SKIFF_YES: 'yes', PWD: work },
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stderr;
+    };
+    const file = 'skiffos_skiff-core-debian_bookworm.squashfs';
+    const images = '/skiff/core/images';
+    const sha = hash(fs.readFileSync(path.join(dir, 'core', file)));
+    const old = path.join(work, 'old');
+    fs.writeFileSync(old, 'an older build\n');
+    fs.writeFileSync(path.join(work, 'note'), 'state\n');
+
+    // The card as built: the image is there, as imported.
+    let before = persistBytes();
+    expect(install()).toContain("Skiff Core's image there is this build's already");
+    expect(persistBytes()).toBe(before);
+
+    // An older build's image, imported but not finished yet, on a card pulled from a running board
+    // (its journal not replayed): replaced, after the replay; the rest of persist kept.
+    debugfs(`rm ${images}/${file}\nrm ${images}/${file}.sha256\nwrite ${old} ${images}/${file}\nwrite ${old} ${images}/${file}.sha256\nwrite ${path.join(work, 'note')} kept\nfeature needs_recovery\n`);
+    const upgraded = install();
+    expect(upgraded).toMatch(/Skiff Core's image changed: writes skiffos_skiff-core-debian_bookworm\.squashfs, skiffos_skiff-core-debian_bookworm\.squashfs\.sha256/);
+    expect(upgraded).toContain('replaying the journal of partition 2 (e2fsck -p)');
+    expect(sh('debugfs', ['-R', 'stats', at]).stdout).not.toMatch(/needs_recovery/);
+    const copy = path.join(work, 'copy');
+    sh('debugfs', ['-R', `dump ${images}/${file} ${copy}`, at]);
+    expect(hash(fs.readFileSync(copy))).toBe(sha);
+    expect(sh('debugfs', ['-R', `cat ${images}/${file}.sha256`, at]).stdout.trim()).toBe(sha);
+    expect(sh('debugfs', ['-R', 'cat kept', at]).stdout).toBe('state\n');
+    expect(sh('e2fsck', ['-fn', at]).status).toBe(0);
+
+    // The board finished this image and deleted the squashfs: nothing to write.
+    fs.writeFileSync(path.join(work, 'marker'), `${sha}\n`);
+    debugfs(`rm ${images}/${file}\nrm ${images}/${file}.sha256\nwrite ${path.join(work, 'marker')} ${images}/skiffos_skiff-core-debian_bookworm.rootfs.finished\n`);
+    before = persistBytes();
+    expect(install()).toContain("Skiff Core's image there is this build's already");
+    expect(persistBytes()).toBe(before);
+    fs.rmSync(work, { recursive: true, force: true });
+  }, 120_000);
 });
 
 describe('pine64/rock64: an arm64 board card (Rockchip layout, extlinux)', () => {
