@@ -9,6 +9,8 @@ import { run } from './run.ts';
 
 /** Folders of an explicitly requested package that go into the host; docs, locales and the rest stay out. */
 const TAKE = ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'usr/libexec', 'etc'];
+/** Plugin folders (under usr/lib/<triplet>) whose modules programs dlopen, so no ELF names them: iptables' extensions. */
+const PLUGINS = ['xtables'];
 /** Host-side service wiring of Debian packages we do not run (we have our own init). */
 const SKIP = [/^etc\/(init\.d|rc\d\.d|cron\.[a-z]+|logrotate\.d|default|systemd)(\/|$)/, /^usr\/sbin\/update-/];
 
@@ -67,7 +69,7 @@ export function stagePackages(tree: string, arch: ArchInfo, requested: { name: s
   const files: string[] = [];
   for (const pkg of requested) {
     const rels: string[] = [];
-    for (const top of TAKE) walkFiles(pkg.dir, top, rels);
+    for (const top of [...TAKE, ...PLUGINS.map((d) => `usr/lib/${arch.triplet}/${d}`)]) walkFiles(pkg.dir, top, rels);
     for (const rel of rels.filter((r) => !SKIP.some((re) => re.test(r)))) {
       copyEntry(path.join(pkg.dir, rel), path.join(tree, rel));
       files.push(rel);
