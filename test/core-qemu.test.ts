@@ -34,6 +34,22 @@ function writeConfig(lines: string[]): string {
 
 const IMAGE = 'skiffos/skiff-core-debian:bookworm';
 
+/** An interactive `su - core`: bash's prompt, a pty inside the container, TERM passed through; runs `also` there, then logs out. */
+async function interactiveLogin(console: Console, also: string) {
+  console.skipAll();
+  console.send('TERM=xterm-256color su - core\n');
+  // Debian's bash prompt, coloured for this TERM: core@skiffos (the host's name: hostUTS), then ~.
+  await console.waitFor(/core@skiffos[^\n]*~[^\n]*\$ $/m, 120_000);
+  console.send(`echo "tty=$(tty) term=$TERM end"; ${also}\n`);
+  // [^$]: not the echo of the command line itself.
+  const tty = await console.waitFor(/tty=([^$\s]\S*) term=([^$\s]\S*) end/, 30_000);
+  expect(tty[1]).toMatch(/^\/dev\/pts\/\d+$/);
+  expect(tty[2]).toBe('xterm-256color');
+  console.send('exit\n');
+  // Back on the host: its shell discards what was typed before its prompt, so wait for the prompt.
+  await console.waitFor(/logout\r?\n[\s\S]*root@skiffos:\/# /, 30_000);
+}
+
 // debootstrap chroots: the core image builds as root only (CI is root; the build says so otherwise).
 describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
   it('ships the manager, crun and the Debian core image', () => {
@@ -62,19 +78,7 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     // The default config was installed on persist on first boot.
     expect((await first.console.run('grep -c containerUser /mnt/persist/skiff/core/config.yaml')).output.trim()).toBe('1');
 
-    // An interactive login: bash's prompt, a pty inside the container, TERM passed through.
-    first.console.skipAll();
-    first.console.send('TERM=xterm-256color su - core\n');
-    // Debian's bash prompt, coloured for this TERM: core@skiffos (the host's name: hostUTS), then ~.
-    await first.console.waitFor(/core@skiffos[^\n]*~[^\n]*\$ $/m, 60_000);
-    first.console.send('echo "tty=$(tty) term=$TERM end"; echo kept-across-reboots > ~/note.txt; sync\n');
-    // [^$]: not the echo of the command line itself.
-    const tty = await first.console.waitFor(/tty=([^$\s]\S*) term=([^$\s]\S*) end/, 30_000);
-    expect(tty[1]).toMatch(/^\/dev\/pts\/\d+$/);
-    expect(tty[2]).toBe('xterm-256color');
-    first.console.send('exit\n');
-    // Back on the host: its shell discards what was typed before its prompt, so wait for the prompt.
-    await first.console.waitFor(/logout\r?\n[\s\S]*root@skiffos:\/# /, 30_000);
+    await interactiveLogin(first.console, 'echo kept-across-reboots > ~/note.txt; sync');
     await first.console.run('sync');
     await first.machine.powerOff();
 
@@ -142,6 +146,41 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     expect(syntax.status).not.toBe(0);
     expect(syntax.output).toMatch(/config\.yaml:\d+: \(file\): not valid YAML/);
   }, 15 * 60_000);
+
+  // With apps/docker in the build docker is the runtime, as upstream's: the core image is imported
+  // into docker's data root on persist, the container is docker's, a login is a docker exec.
+  it('runs core in docker when apps/docker is in the build, and keeps it across a reboot', async () => {
+    const dir = await buildImage('virt/qemu,skiff/core,apps/docker', 'test-core-docker');
+    const disk = path.join(tempDir(), 'persist.img');
+    const bootDocker = async () => {
+      // The host's programs live in RAM, docker's among them.
+      const machine = new QemuMachine({ imageDir: dir, disk, memoryMB: 1024 });
+      machines.push(machine);
+      const console = new Console(machine);
+      await console.waitFor(/SKIFF_READY \S+ [\d.]+\r?\n/, 180_000);
+      await console.run('true');
+      return { machine, console };
+    };
+    const first = await bootDocker();
+    const release = await first.console.run("su - core -c 'cat /etc/os-release; id -un; echo kept-in-docker > ~/note.txt; sync'", 15 * 60_000);
+    expect(release.output).toContain('ID=debian');
+    expect(release.output).toMatch(/^core$/m);
+    expect(release.output).toMatch(/importing image skiffos\/skiff-core-debian:bookworm into docker/);
+    expect((await first.console.run("docker ps --format '{{.Names}} {{.Image}}'")).output.trim()).toBe(`core ${IMAGE}`);
+    expect((await first.console.run("docker info --format '{{.DockerRootDir}}'")).output.trim()).toBe('/mnt/persist/skiff/docker');
+    // docker exec by user name: the groups of the container's /etc/group come along.
+    expect((await first.console.run('docker exec core usermod -aG audio core')).status).toBe(0);
+    expect((await first.console.run("su - core -c 'id -Gn'", 60_000)).output.trim().split(' ').sort()).toEqual(['audio', 'core']);
+    await interactiveLogin(first.console, 'true');
+    await first.console.run('sync');
+    await first.machine.powerOff();
+
+    // The container, its image and its files are on persist: the next boot only starts it.
+    const second = await bootDocker();
+    const note = await second.console.run("su - core -c 'cat ~/note.txt'", 5 * 60_000);
+    expect(note.output).toContain('kept-in-docker');
+    expect(note.output).not.toContain('importing image');
+  }, 40 * 60_000);
 
   // What an arm board does with its core image (the build host cannot run arm programs), tried on
   // amd64 where QEMU is quick: debootstrap --foreign at build time, the second stage on the device.

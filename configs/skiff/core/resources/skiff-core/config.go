@@ -11,7 +11,8 @@ import (
 )
 
 // The schema of upstream skiff-core's config.yaml. Every key upstream knows is accepted, so a
-// config written for upstream loads; the ones our crun runtime acts on are used in container.go.
+// config written for upstream loads; crun (container.go) acts on some of them, docker (docker.go)
+// on nearly all.
 type Config struct {
 	Containers map[string]*Container `yaml:"containers"`
 	Users      map[string]*User      `yaml:"users"`

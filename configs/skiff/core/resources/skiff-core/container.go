@@ -45,6 +45,14 @@ func ensureContainer(cfg *Config, name string, progress func(string)) error {
 		setStatus(name, "%s", msg)
 		progress(msg)
 	}
+	if useDocker() {
+		if err := ensureDockerContainer(cfg, name, c, say); err != nil {
+			return err
+		}
+		createUsers(cfg, name)
+		say("ready")
+		return nil
+	}
 	lower, err := imageRoot(c.Image, cfg.Images[c.Image], say)
 	if err != nil {
 		return err
@@ -85,6 +93,13 @@ func ensureContainer(cfg *Config, name string, progress func(string)) error {
 		log, _ := os.ReadFile(filepath.Join(state, "console.log"))
 		return fmt.Errorf("crun could not start container %s: %v: %s", name, err, strings.TrimSpace(string(log)))
 	}
+	createUsers(cfg, name)
+	say("ready")
+	return nil
+}
+
+// createUsers makes the container's accounts of the users mapped to it.
+func createUsers(cfg *Config, name string) {
 	for _, uname := range sortedKeys(cfg.Users) {
 		if u := cfg.Users[uname]; u.Container == name {
 			// One user's account failing leaves the container to its other users.
@@ -93,11 +108,12 @@ func ensureContainer(cfg *Config, name string, progress func(string)) error {
 			}
 		}
 	}
-	say("ready")
-	return nil
 }
 
 func running(name string) bool {
+	if useDocker() {
+		return dockerRunning(name)
+	}
 	out, err := crun("state", name).Output()
 	if err != nil {
 		return false

@@ -119,6 +119,11 @@ func login(args []string) int {
 	if len(args) > 1 && args[0] == "-c" {
 		run = append(run, "-c", strings.Join(args[1:], " "))
 	}
+	if useDocker() {
+		signal.Reset(quiet...)
+		err = syscall.Exec(dockerPath, dockerLogin(u.Container, ca, run, loginEnv(ca, callerEnv), isTerminal(os.Stdin.Fd())), []string{rootPath})
+		return fail("running %s: %v", dockerPath, err)
+	}
 	process, err := execProcess(ca, run, loginEnv(ca, callerEnv), isTerminal(os.Stdin.Fd()), containerCaps(l.Config.Containers[u.Container]))
 	if err != nil {
 		return fail("%v", err)

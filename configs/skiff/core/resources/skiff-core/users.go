@@ -166,6 +166,9 @@ func containerUser(container, uname string, u *User, create bool) (*account, err
 }
 
 func inContainer(container, script string, args ...string) ([]byte, error) {
+	if useDocker() {
+		return docker(append([]string{"exec", container, "/bin/sh", "-c", script, "sh"}, args...)...).CombinedOutput()
+	}
 	return crun(append([]string{"exec", container, "/bin/sh", "-c", script, "sh"}, args...)...).CombinedOutput()
 }
 
