@@ -130,16 +130,16 @@ func lastLines(out []byte, n int) string {
 func dockerImport(root, image string, say func(string)) error {
 	say("importing image " + image + " into docker")
 	tar := exec.Command("tar", "-C", root, "-c", ".")
-	imp := docker("import", "-", image)
 	out, err := tar.StdoutPipe()
 	if err != nil {
 		return err
 	}
-	pr, pw := io.Pipe()
-	imp.Stdin = pr
-	var msg strings.Builder
+	// One buffer per command: each is written by its own copying goroutine.
+	var tarMsg, msg strings.Builder
+	tar.Stderr = &tarMsg
+	imp := docker("import", "-", image)
+	imp.Stdin = &countingReader{r: out, report: func(mb int64) { say(fmt.Sprintf("importing image %s into docker: %d MB", image, mb)) }}
 	imp.Stdout, imp.Stderr = &msg, &msg
-	tar.Stderr = &msg
 	if err := tar.Start(); err != nil {
 		return err
 	}
@@ -148,32 +148,32 @@ func dockerImport(root, image string, say func(string)) error {
 		tar.Wait()
 		return err
 	}
-	go func() {
-		buf := make([]byte, 1<<20)
-		var sent int64
-		for {
-			n, err := out.Read(buf)
-			if n > 0 {
-				if _, werr := pw.Write(buf[:n]); werr != nil {
-					break
-				}
-				sent += int64(n)
-				if sent>>20 != (sent-int64(n))>>20 && (sent>>20)%10 == 0 {
-					say(fmt.Sprintf("importing image %s into docker: %d MB", image, sent>>20))
-				}
-			}
-			if err != nil {
-				break
-			}
-		}
-		pw.Close()
-	}()
-	terr := tar.Wait()
+	// docker first: if it gives up (persist full), tar would block on a pipe nobody reads.
 	ierr := imp.Wait()
-	if terr != nil || ierr != nil {
-		return fmt.Errorf("importing image %s into docker: %s", image, strings.TrimSpace(msg.String()))
+	if ierr != nil {
+		tar.Process.Kill()
+	}
+	if terr := tar.Wait(); ierr != nil || terr != nil {
+		return fmt.Errorf("importing image %s into docker: %s", image, strings.TrimSpace(msg.String()+" "+tarMsg.String()))
 	}
 	return nil
+}
+
+// countingReader reports every 10 MB read.
+type countingReader struct {
+	r      io.Reader
+	n      int64
+	report func(mb int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	before := c.n
+	c.n += int64(n)
+	if c.n/(10<<20) != before/(10<<20) {
+		c.report(c.n >> 20)
+	}
+	return n, err
 }
 
 // dockerCreateArgs maps a container of config.yaml onto docker create, key by key as upstream does.
