@@ -53,7 +53,7 @@ func dockerRunning(name string) bool {
 }
 
 // ensureDockerContainer: the image imported into docker (from the shipped one, once), the
-// container created from config.yaml (once: later changes need `docker rm` first, as upstream),
+// container created from config.yaml (once: later changes need `docker rm` first),
 // then started.
 func ensureDockerContainer(cfg *Config, name string, c *Container, say func(string)) error {
 	if err := waitDocker(say); err != nil {
