@@ -135,11 +135,7 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // ociSpec turns a container of config.yaml into the OCI runtime spec crun runs.
 func ociSpec(name string, c *Container) (map[string]any, error) {
 	caps := containerCaps(c)
-	args := append(append([]string{}, c.Entrypoint...), c.Cmd...)
-	if len(args) == 0 {
-		// Core images have no init of their own here: a process that waits, so exec has a container to join.
-		args = []string{"/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"}
-	}
+	args := containerArgs(c)
 	cwd := c.WorkingDirectory
 	if cwd == "" {
 		cwd = "/"
@@ -156,18 +152,18 @@ func ociSpec(name string, c *Container) (map[string]any, error) {
 		mounts = append(mounts, map[string]any{"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": strings.Split(opts, ",")})
 	}
 	for _, m := range c.Mounts {
-		parts := strings.Split(m, ":")
-		if len(parts) < 2 || !strings.HasPrefix(parts[0], "/") || !strings.HasPrefix(parts[1], "/") {
-			return nil, fmt.Errorf("container %s: mount %q is not /host/path:/container/path[:ro]", name, m)
+		host, dest, ro, err := parseMount(name, m)
+		if err != nil {
+			return nil, err
 		}
 		opts := []string{"rbind"}
-		if len(parts) > 2 && parts[2] == "ro" {
+		if ro {
 			opts = append(opts, "ro")
 		}
-		if _, err := os.Stat(parts[0]); err != nil {
-			os.MkdirAll(parts[0], 0o755)
+		if _, err := os.Stat(host); err != nil {
+			os.MkdirAll(host, 0o755)
 		}
-		mounts = append(mounts, map[string]any{"destination": parts[1], "type": "bind", "source": parts[0], "options": opts})
+		mounts = append(mounts, map[string]any{"destination": dest, "type": "bind", "source": host, "options": opts})
 	}
 	var ns []map[string]string
 	for _, n := range []struct {
@@ -209,6 +205,25 @@ func ociSpec(name string, c *Container) (map[string]any, error) {
 		spec["linux"].(map[string]any)["readonlyPaths"] = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
 	}
 	return spec, nil
+}
+
+// containerArgs: the container's entrypoint and cmd. Core images have no init of their own here:
+// without either, a process that waits, so exec has a container to join.
+func containerArgs(c *Container) []string {
+	args := append(append([]string{}, c.Entrypoint...), c.Cmd...)
+	if len(args) == 0 {
+		args = []string{"/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"}
+	}
+	return args
+}
+
+// parseMount reads one of config.yaml's mounts, /host/path:/container/path[:ro].
+func parseMount(container, m string) (host, dest string, ro bool, err error) {
+	parts := strings.Split(m, ":")
+	if len(parts) < 2 || !strings.HasPrefix(parts[0], "/") || !strings.HasPrefix(parts[1], "/") {
+		return "", "", false, fmt.Errorf("container %s: mount %q is not /host/path:/container/path[:ro]", container, m)
+	}
+	return parts[0], parts[1], len(parts) > 2 && parts[2] == "ro", nil
 }
 
 // The capabilities of a container's processes: docker's default set or, privileged, all of them,

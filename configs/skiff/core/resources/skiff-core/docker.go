@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 )
@@ -85,14 +84,12 @@ func ensureDockerContainer(cfg *Config, name string, c *Container, say func(stri
 // otherwise it is built from build.source when that folder exists, or pulled, both as upstream
 // does, and both may need network.
 func dockerImage(image string, img *Image, say func(string)) error {
-	for _, s := range shippedImages() {
-		if s.Name == image {
-			root, err := imageRoot(image, img, say)
-			if err != nil {
-				return err
-			}
-			return dockerImport(root, image, say)
+	if shippedImage(image) != nil {
+		root, err := imageRoot(image, img, say)
+		if err != nil {
+			return err
 		}
+		return dockerImport(root, image, say)
 	}
 	if img != nil && img.Build != nil && img.Build.Source != "" {
 		if st, err := os.Stat(img.Build.Source); err == nil && st.IsDir() {
@@ -196,18 +193,12 @@ func dockerCreateArgs(name string, c *Container) ([]string, error) {
 	flag(c.StopSignal != "", "--stop-signal", c.StopSignal)
 	flag(c.WorkingDirectory != "", "--workdir", c.WorkingDirectory)
 	for _, m := range c.Mounts {
-		parts := strings.Split(m, ":")
-		if len(parts) < 2 || !strings.HasPrefix(parts[0], "/") || !strings.HasPrefix(parts[1], "/") {
-			return nil, fmt.Errorf("container %s: mount %q is not /host/path:/container/path[:ro]", name, m)
+		if _, _, _, err := parseMount(name, m); err != nil {
+			return nil, err
 		}
 		a = append(a, "--volume", m)
 	}
-	dests := make([]string, 0, len(c.TmpFs))
-	for d := range c.TmpFs {
-		dests = append(dests, d)
-	}
-	sort.Strings(dests)
-	for _, d := range dests {
+	for _, d := range sortedKeys(c.TmpFs) {
 		a = append(a, "--tmpfs", d+":"+c.TmpFs[d])
 	}
 	for _, list := range []struct {
@@ -221,12 +212,9 @@ func dockerCreateArgs(name string, c *Container) ([]string, error) {
 			a = append(a, list.flag, v)
 		}
 	}
-	args := append(append([]string{}, c.Entrypoint...), c.Cmd...)
-	if len(args) == 0 {
-		// An imported image has no command of its own: a process that waits, so exec has a container to join.
-		args = []string{"/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"}
-	}
-	// The whole command after the image, so an entrypoint of several words needs no --entrypoint.
+	// An imported image has no command of its own, so the whole command is given: --entrypoint
+	// takes one word, the rest follow the image as its arguments.
+	args := containerArgs(c)
 	a = append(a, "--entrypoint", args[0], c.Image)
 	return append(a, args[1:]...), nil
 }

@@ -37,16 +37,21 @@ func shippedImages() []ShippedImage {
 	return idx.Images
 }
 
-// imageRoot returns a read-only directory holding the image's files, importing the image onto
-// persist first if it has not been yet. progress receives a line now and then.
-func imageRoot(name string, img *Image, progress func(string)) (string, error) {
-	var shipped *ShippedImage
+// shippedImage: the image of that name shipped with the host image, or nil.
+func shippedImage(name string) *ShippedImage {
 	all := shippedImages()
 	for i := range all {
 		if all[i].Name == name {
-			shipped = &all[i]
+			return &all[i]
 		}
 	}
+	return nil
+}
+
+// imageRoot returns a read-only directory holding the image's files, importing the image onto
+// persist first if it has not been yet. progress receives a line now and then.
+func imageRoot(name string, img *Image, progress func(string)) (string, error) {
+	shipped := shippedImage(name)
 	if shipped == nil {
 		how := "it is not shipped with this host image"
 		if img != nil && img.Pull != nil {
@@ -55,7 +60,7 @@ func imageRoot(name string, img *Image, progress func(string)) (string, error) {
 			how = "building it from " + img.Build.Source + " needs docker (layer apps/docker)"
 		}
 		known := []string{}
-		for _, s := range all {
+		for _, s := range shippedImages() {
 			known = append(known, s.Name)
 		}
 		return "", fmt.Errorf("image %s: %s; images shipped offline: %s", name, how, strings.Join(known, ", "))
