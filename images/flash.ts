@@ -499,7 +499,7 @@ function requireTools(action: Action, env: NodeJS.ProcessEnv): Record<string, st
     const pkgs = [...new Set(missing.map((t) => t.pkg))];
     throw new SkiffError(`${missing.map((t) => t.program).join(', ')} not found`, `install ${pkgs.join(', ')}: apt-get install ${pkgs.join(' ')}`);
   }
-  for (const extra of ['mdir', 'minfo', 'debugfs']) {
+  for (const extra of ['mdir', 'minfo', 'debugfs', 'e2fsck']) {
     const p = findProgram(extra, env);
     if (p) found[extra] = p;
   }
@@ -681,14 +681,14 @@ export function plan(profile: FlashProfile, action: Action, opts: FlashOptions =
   let coreReplaces: string[] = [];
   let coreReplay = false;
   if (shipped.length && action === 'format') {
-    const size = core.reduce((n, f) => n + fs.statSync(f.from).size, 0);
+    const size = filesSize(core);
     if (size > layout!.persistSize * 0.8) throw new SkiffError(`Skiff Core's image (${formatBytes(size)}) does not fit the ${formatBytes(layout!.persistSize)} persist partition`, 'use a larger card, or a smaller boot partition (SKIFF_BOOT_SIZE_MIB)');
     lines.push(`  persist: Skiff Core's image ${core.map((f) => path.basename(f.from)).join(', ')} (${formatBytes(size)}), finished by the board on first use`);
   } else if (shipped.length && persist) {
     // An upgrade: a board has no disk to import a changed image from, so it goes onto persist now.
     ({ core, coreReplaces, coreReplay } = coreForInstall(shipped, persistDevice(target, persist), tools, profile));
     if (core.length) {
-      const size = core.reduce((n, f) => n + fs.statSync(f.from).size, 0);
+      const size = filesSize(core);
       lines[persistLine] = `  writes partition 1 (boot, ${formatBytes(boot!.size)}); on partition 2 (persist, ${formatBytes(persist.size)}) only Skiff Core's image`;
       lines.push(`  persist: Skiff Core's image changed: writes ${core.map((f) => path.basename(f.from)).join(', ')} (${formatBytes(size)}), finished by the board on first use; nothing else on persist changes`);
       if (coreReplay) lines.push("  persist: its journal is replayed first (e2fsck -p), as the board's boot would");
@@ -715,6 +715,13 @@ function debugfsRead(debugfs: string, device: string, request: string): string {
   return spawnSync(debugfs, ['-R', request, device], { encoding: 'utf8', maxBuffer: 16 * MiB }).stdout ?? '';
 }
 
+/** Whether persist holds a file or folder at `rel` (debugfs's stat answers with its inode). */
+function debugfsHas(debugfs: string, device: string, rel: string): boolean {
+  return /^Inode:/m.test(debugfsRead(debugfs, device, `stat /${rel}`));
+}
+
+const filesSize = (files: PersistFile[]) => files.reduce((n, f) => n + fs.statSync(f.from).size, 0);
+
 /**
  * Which of the build's core images an existing persist lacks: an image is there when its .sha256
  * (imported, not finished yet) or its finished marker (the board finished it and deleted the
@@ -734,14 +741,14 @@ function coreForInstall(shipped: PersistFile[], device: string, tools: Record<st
     if (onPersist.includes(sha)) continue;
     const pair = shipped.filter((f) => f.to === image.to || f.to === `${image.to}.sha256`);
     core.push(...pair);
-    for (const f of pair) if (/^Inode:/m.test(debugfsRead(debugfs, device, `stat /${f.to}`))) coreReplaces.push(f.to);
+    for (const f of pair) if (debugfsHas(debugfs, device, f.to)) coreReplaces.push(f.to);
   }
-  const size = core.reduce((n, f) => n + fs.statSync(f.from).size, 0);
+  const size = filesSize(core);
   if (size > free * 0.9) {
     throw new SkiffError(`Skiff Core's new image (${formatBytes(size)}) does not fit the ${formatBytes(free)} free on persist: nothing written`, "free room on persist (the board's /mnt/persist), or format a larger card");
   }
   const coreReplay = core.length > 0 && /^Filesystem features:.*\bneeds_recovery\b/m.test(stats);
-  if (coreReplay && !findProgram('e2fsck', process.env)) throw new SkiffError("persist's journal needs replaying and e2fsck is not found", 'install e2fsprogs: apt-get install e2fsprogs');
+  if (coreReplay && !tools.e2fsck) throw new SkiffError("persist's journal needs replaying and e2fsck is not found", 'install e2fsprogs: apt-get install e2fsprogs');
   return { core, coreReplaces, coreReplay };
 }
 
@@ -842,12 +849,11 @@ function makePersist(p: FlashPlan, persist: PartitionSpan, s: Seams): void {
  */
 function writeIntoPersist(p: FlashPlan, persist: PartitionSpan, files: PersistFile[], s: Seams, replaces: string[] = []): void {
   const device = persistDevice(p.target, persist);
-  const existing = (d: string) => /^Inode:/m.test(debugfsRead(p.tools.debugfs!, device, `stat /${d}`));
   s.log(`writing ${files.map((f) => f.to).join(', ')} to partition 2`);
   const dirs = new Set<string>();
   for (const f of files) for (let d = path.posix.dirname(f.to); d !== '.'; d = path.posix.dirname(d)) dirs.add(d);
   // On a used persist the folders are there already (debugfs would complain about each).
-  const mkdirs = [...dirs].sort().filter((d) => !existing(d));
+  const mkdirs = [...dirs].sort().filter((d) => !debugfsHas(p.tools.debugfs!, device, d));
   const script = [...replaces.map((f) => `rm /${f}`), ...mkdirs.map((d) => `mkdir ${d}`), ...files.map((f) => `write ${f.from} ${f.to}`)].join('\n') + '\n';
   const r = spawnSync(p.tools.debugfs!, ['-w', '-f', '-', device], { input: script, encoding: 'utf8' });
   // debugfs reports a failed command in its output and still exits 0.
@@ -924,9 +930,8 @@ export async function format(profile: FlashProfile, opts: FlashOptions = {}): Pr
  */
 function replayJournal(p: FlashPlan, persist: PartitionSpan, s: Seams): void {
   s.log('replaying the journal of partition 2 (e2fsck -p)');
-  const e2fsck = findProgram('e2fsck', s.env)!;
   const check = (device: string) => {
-    const r = spawnSync(e2fsck, ['-p', device], { encoding: 'utf8' });
+    const r = spawnSync(p.tools.e2fsck!, ['-p', device], { encoding: 'utf8' });
     // 0: clean, 1: fixed. Anything else is left to the board's own check at boot.
     if (r.status !== 0 && r.status !== 1) throw new SkiffError(`e2fsck -p on partition 2 exited ${r.status}: ${`${r.stdout}${r.stderr}`.trim().split('\n').pop()}; nothing written`, 'boot the board once (its boot checks persist), then install again');
   };
