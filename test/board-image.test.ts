@@ -48,6 +48,17 @@ function ext4Label(img: string, offset: number): string | undefined {
   return sb.subarray(120, 136).toString('latin1').replace(/\0+$/, '');
 }
 
+/** `skiff cmd orangepi/common/install` onto work/card.img from a workspace's build; its stderr (the plan and the steps). */
+function installCard(work: string, workspace: string): string {
+  const r = spawnSync(process.execPath, [path.join(PROJECT, 'bin/skiff.js'), 'cmd', 'orangepi/common/install'], {
+    cwd: work,
+    env: { ...process.env, SKIFF_WORKSPACE: workspace, ORANGEPI_SD: 'card.img', SKIFF_YES: 'yes', PWD: work },
+    encoding: 'utf8',
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stderr;
+}
+
 interface Manifest {
   arch: string;
   bootMethod: string;
@@ -135,14 +146,9 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
     fs.writeSync(fd, Buffer.alloc(4096), 0, 4096, 8192);
     fs.closeSync(fd);
 
-    const r = spawnSync(process.execPath, [path.join(PROJECT, 'bin/skiff.js'), 'cmd', 'orangepi/common/install'], {
-      cwd: work,
-      env: { ...process.env, SKIFF_WORKSPACE: workspace, ORANGEPI_SD: 'card.img', SKIFF_YES: 'yes', PWD: work },
-      encoding: 'utf8',
-    });
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toContain('partition 2 (persist, 191 MiB) is not touched');
-    expect(r.stderr).toContain('writing u-boot-sunxi-with-spl.bin at 8.0 KiB');
+    const stderr = installCard(work, workspace);
+    expect(stderr).toContain('partition 2 (persist, 191 MiB) is not touched');
+    expect(stderr).toContain('writing u-boot-sunxi-with-spl.bin at 8.0 KiB');
     expect(readAt(card, 8192 + 4, 8).toString('latin1')).toBe('eGON.BT0');
     expect(fatList(card, bootAt)).toContain('boot.scr');
     expect(hash(readAt(card, persistAt, 256 * MiB - persistAt))).toBe(persistBefore);
@@ -187,15 +193,7 @@ describe.skipIf(process.getuid?.() !== 0)('orangepi/zero,skiff/core: the core im
     const at = `${card}?offset=${persist.start * 512}`;
     const persistBytes = () => hash(readAt(card, persist.start * 512, persist.size * 512));
     const debugfs = (script: string) => expect(spawnSync('debugfs', ['-w', '-f', '-', at], { input: script, encoding: 'utf8' }).status).toBe(0);
-    const install = () => {
-      const r = spawnSync(process.execPath, [path.join(PROJECT, 'bin/skiff.js'), 'cmd', 'orangepi/common/install'], {
-        cwd: work,
-        env: { ...process.env, SKIFF_WORKSPACE: 'test-board-orangepi-core', ORANGEPI_SD: 'card.img', SKIFF_YES: 'yes', PWD: work },
-        encoding: 'utf8',
-      });
-      expect(r.status, r.stderr).toBe(0);
-      return r.stderr;
-    };
+    const install = () => installCard(work, 'test-board-orangepi-core');
     const file = 'skiffos_skiff-core-debian_bookworm.squashfs';
     const images = '/skiff/core/images';
     const sha = hash(fs.readFileSync(path.join(dir, 'core', file)));

@@ -34,12 +34,12 @@ function writeConfig(lines: string[]): string {
 
 const IMAGE = 'skiffos/skiff-core-debian:bookworm';
 
-/** An interactive `su - core`: bash's prompt, a pty inside the container, TERM passed through; runs `also` there, then logs out. */
-async function interactiveLogin(console: Console, also: string) {
+/** An interactive `su - core`: bash's prompt within promptMs, a pty inside the container, TERM passed through; runs `also` there, then logs out. */
+async function interactiveLogin(console: Console, also: string, promptMs: number) {
   console.skipAll();
   console.send('TERM=xterm-256color su - core\n');
   // Debian's bash prompt, coloured for this TERM: core@skiffos (the host's name: hostUTS), then ~.
-  await console.waitFor(/core@skiffos[^\n]*~[^\n]*\$ $/m, 120_000);
+  await console.waitFor(/core@skiffos[^\n]*~[^\n]*\$ $/m, promptMs);
   console.send(`echo "tty=$(tty) term=$TERM end"; ${also}\n`);
   // [^$]: not the echo of the command line itself.
   const tty = await console.waitFor(/tty=([^$\s]\S*) term=([^$\s]\S*) end/, 30_000);
@@ -78,7 +78,7 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     // The default config was installed on persist on first boot.
     expect((await first.console.run('grep -c containerUser /mnt/persist/skiff/core/config.yaml')).output.trim()).toBe('1');
 
-    await interactiveLogin(first.console, 'echo kept-across-reboots > ~/note.txt; sync');
+    await interactiveLogin(first.console, 'echo kept-across-reboots > ~/note.txt; sync', 60_000);
     await first.console.run('sync');
     await first.machine.powerOff();
 
@@ -171,7 +171,7 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     // docker exec by user name: the groups of the container's /etc/group come along.
     expect((await first.console.run('docker exec core usermod -aG audio core')).status).toBe(0);
     expect((await first.console.run("su - core -c 'id -Gn'", 60_000)).output.trim().split(' ').sort()).toEqual(['audio', 'core']);
-    await interactiveLogin(first.console, 'true');
+    await interactiveLogin(first.console, 'true', 120_000);
     await first.console.run('sync');
     await first.machine.powerOff();
 
