@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Console } from '../harness/console.ts';
 import { QemuMachine } from '../harness/qemu.ts';
-import { buildImage } from './support/image.ts';
+import { buildImage, skiffAsync } from './support/image.ts';
 import { tempDir } from './support/tree.ts';
 
 // Skiff Core on virt/qemu: the manager, crun and the Debian core image built offline, booted in QEMU.
@@ -95,6 +95,12 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     expect(fresh.output).toMatch(/^\/home\/core$/m);
     expect(fresh.output).toContain('.bashrc');
   }, 10 * 60_000);
+
+  it('passes the core scenario through skiff test --target qemu, as the issue has a user run it', async () => {
+    const r = await skiffAsync(['test', '--target', 'qemu', '--scenario', 'core'], { SKIFF_WORKSPACE: 'test-core' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('1 passed, 0 failed');
+  }, 15 * 60_000);
 
   it('keeps two users in two containers apart, shows setup progress, and survives a broken config', async () => {
     const disk = path.join(tempDir(), 'persist.img');
