@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Console } from '../harness/console.ts';
-import { QemuMachine } from '../harness/qemu.ts';
+import { freePort, QemuMachine } from '../harness/qemu.ts';
+import { sshExec, testKeyPair } from '../harness/ssh.ts';
 import { buildImage, skiffAsync } from './support/image.ts';
 import { tempDir } from './support/tree.ts';
 
@@ -18,8 +19,8 @@ afterEach(async () => {
   for (const m of machines.splice(0)) await m.powerOff();
 });
 
-async function boot(disk: string, dir = imageDir, diskBytes?: number) {
-  const machine = new QemuMachine({ imageDir: dir, disk, memoryMB: 512, diskBytes });
+async function boot(disk: string, dir = imageDir, diskBytes?: number, sshPort?: number) {
+  const machine = new QemuMachine({ imageDir: dir, disk, memoryMB: 512, diskBytes, sshPort });
   machines.push(machine);
   const console = new Console(machine);
   await console.waitFor(/SKIFF_READY \S+ [\d.]+\r?\n/, 180_000);
@@ -101,6 +102,19 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('1 passed, 0 failed');
   }, 15 * 60_000);
+
+  it('lets core in over SSH with root\'s key (copyRootKeys): ssh core@host cmd runs in Debian', async () => {
+    const disk = path.join(tempDir(), 'persist.img');
+    const keys = testKeyPair('skiff-core-test');
+    const first = await boot(disk);
+    expect((await first.console.run(`echo '${keys.public}' > /mnt/persist/skiff/keys/test.pub && sync`)).status).toBe(0);
+    await first.machine.powerOff();
+
+    const port = await freePort();
+    await boot(disk, imageDir, undefined, port);
+    const out = await sshExec({ host: '127.0.0.1', port, user: 'core', privateKey: keys.private }, '. /etc/os-release; echo "$ID as $(id -un) in $PWD"', 180_000);
+    expect(out).toContain('debian as core in /home/core');
+  }, 10 * 60_000);
 
   it('keeps two users in two containers apart, shows setup progress, and survives a broken config', async () => {
     const disk = path.join(tempDir(), 'persist.img');
