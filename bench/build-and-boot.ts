@@ -13,7 +13,7 @@ import { QemuTarget } from '../harness/targets/qemu.ts';
 import { V86Target } from '../harness/targets/v86.ts';
 import { V86Machine } from '../emulator/machine.ts';
 import { loadImageDir, nodeWasmPath } from '../emulator/node-image.ts';
-import { PROJECT_DIR } from '../buildroot/context.ts';
+import { PROJECT_DIR } from '../buildroot/layers/context.ts';
 
 const quick = process.argv.includes('--quick');
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_DIR } from '../buildroot/context.ts';
+import { PROJECT_DIR } from '../buildroot/layers/context.ts';
 import { Console } from '../harness/console.ts';
 import { QemuMachine } from '../harness/qemu.ts';
 

@@ -1,5 +1,5 @@
 import { V86 } from 'v86';
-import type { SerialPort } from '../harness/console.ts';
+import type { SerialPort } from './serial-port.ts';
 import { fetchGunzipped } from './gunzip.ts';
 
 /** The files a browser/v86 image consists of, as loaded bytes. */

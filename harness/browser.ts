@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { SkiffError } from '../buildroot/errors.ts';
+import { SkiffError } from '../lib/errors.ts';
 
 export const CHROMIUM = process.env.SKIFF_CHROMIUM || '/usr/bin/chromium';
 

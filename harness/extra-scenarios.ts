@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SkiffError } from '../buildroot/errors.ts';
+import { SkiffError } from '../lib/errors.ts';
 import type { Scenario } from './scenarios.ts';
 
 /**

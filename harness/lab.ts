@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { SkiffError } from '../buildroot/errors.ts';
+import { SkiffError } from '../lib/errors.ts';
 
 /** The baud rates a USB serial adapter and the kernel agree on. */
 export const BAUD_RATES = [9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000, 1500000, 3000000];

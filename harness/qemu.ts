@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { QEMU_SYSTEM } from '../images/arch.ts';
+import { QEMU_SYSTEM } from '../buildroot/debian/arch.ts';
 import type { SerialPort } from './console.ts';
 
 export interface QemuOptions {

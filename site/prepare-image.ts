@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_DIR } from '../buildroot/context.ts';
+import { PROJECT_DIR } from '../buildroot/layers/context.ts';
 
 const workspace = process.env.SKIFF_PLAYGROUND_WORKSPACE || 'playground';
 const config = process.env.SKIFF_PLAYGROUND_CONFIG || 'browser/v86,skiff/core';

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { contextFromEnv } from '../buildroot/context.ts';
-import { discover } from '../buildroot/discover.ts';
-import { unquote } from '../buildroot/fragments.ts';
-import { readMeta } from '../buildroot/metadata.ts';
-import { resolveChain } from '../buildroot/resolve.ts';
-import { buildStack, mergeStack } from '../buildroot/stack.ts';
-import { archInfo } from '../images/arch.ts';
+import { contextFromEnv } from '../buildroot/layers/context.ts';
+import { discover } from '../buildroot/layers/discover.ts';
+import { unquote } from '../buildroot/layers/fragments.ts';
+import { readMeta } from '../buildroot/layers/metadata.ts';
+import { resolveChain } from '../buildroot/layers/resolve.ts';
+import { buildStack, mergeStack } from '../buildroot/layers/stack.ts';
+import { archInfo } from '../buildroot/debian/arch.ts';
 import { PROJECT } from './support/tree.ts';
 
 const ctx = { ...contextFromEnv({}), rootDir: PROJECT };

@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { archInfo } from '../images/arch.ts';
-import { buildCoreManager, checkCoreRequest, debpathPackages } from '../images/core.ts';
-import { readElf } from '../images/elf.ts';
-import { Progress } from '../images/progress.ts';
+import { archInfo } from '../buildroot/debian/arch.ts';
+import { buildCoreManager, checkCoreRequest, debpathPackages } from '../buildroot/debian/core.ts';
+import { readElf } from '../buildroot/debian/elf.ts';
+import { Progress } from '../buildroot/debian/progress.ts';
 import { PROJECT, tempDir } from './support/tree.ts';
 
 // The Skiff Core manager: built with Debian's Go for every architecture the backend supports, and

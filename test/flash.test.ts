@@ -6,8 +6,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SkiffError } from '../buildroot/errors.ts';
-import { e2fsImage, type FlashOptions, format, install, partitionNode, PI, PROFILES } from '../images/flash.ts';
+import { SkiffError } from '../lib/errors.ts';
+import { e2fsImage, type FlashOptions, format, install, partitionNode, PI, PROFILES } from '../buildroot/debian/flash.ts';
 import { PROJECT, tempDir, writeTree } from './support/tree.ts';
 
 const MiB = 1024 * 1024;

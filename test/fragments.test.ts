@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { discover } from '../buildroot/discover.ts';
-import { SkiffError } from '../buildroot/errors.ts';
-import { emptyConfig, mergeSettings, parseFragment, renderConfig } from '../buildroot/fragments.ts';
-import { applyOverlays } from '../buildroot/overlay.ts';
-import { buildStack, mergeStack } from '../buildroot/stack.ts';
+import { discover } from '../buildroot/layers/discover.ts';
+import { SkiffError } from '../lib/errors.ts';
+import { emptyConfig, mergeSettings, parseFragment, renderConfig } from '../buildroot/layers/fragments.ts';
+import { applyOverlays } from '../buildroot/layers/overlay.ts';
+import { buildStack, mergeStack } from '../buildroot/layers/stack.ts';
 import { ctxFor, layer, scratchRoot, tempDir, writeTree } from './support/tree.ts';
 
 const parse = (text: string, kind: 'kernel' | 'buildroot' | 'debian' = 'kernel') => parseFragment(text, 'frag', kind, 'a/x', '/layers/a/x');

@@ -13,7 +13,7 @@ import (
 	"syscall"
 )
 
-// The build's slimming script in a --foreign tree (images/core.ts ON_DEVICE_FINISH).
+// The build's slimming script in a --foreign tree (buildroot/debian/core.ts ON_DEVICE_FINISH).
 const finishScript = "skiff-core-finish.sh"
 
 // isFinished: the folder holds the image's complete files. The marker (beside it, written last)

@@ -20,6 +20,6 @@ const (
 	// In the browser the image is v86's 9p share (tag host9p), whose files are fetched when first read.
 	shippedShareTag = "host9p"
 	shippedShareDir = runDir + "/share"
-	// On the share next to the images: crun and the libraries only it needs (see images/core.ts).
+	// On the share next to the images: crun and the libraries only it needs (see buildroot/debian/core.ts).
 	shippedRuntimeDir = "skiff-runtime"
 )

@@ -1,0 +1,136 @@
+// What a board boots from: the boot partition's files (kernel, initramfs, device trees, and the
+// U-Boot script or extlinux.conf that ties them together), the bootloader blobs from Debian's
+// u-boot-* package, and the whole card as an image file.
+import fs from 'node:fs';
+import path from 'node:path';
+import { SkiffError } from '../../lib/errors.ts';
+import type { ArchInfo } from './arch.ts';
+import { type Bootloader, type BootloaderPlan, parseSize, planBootloader } from './bootloader.ts';
+import { writeCardImage } from './flash.ts';
+import type { Progress } from './progress.ts';
+import { run } from './run.ts';
+
+export const BOARD_BOOT_METHODS = new Set(['uboot-script', 'uboot-extlinux']);
+
+const MiB = 1024 * 1024;
+
+export interface BoardBoot {
+  kernelImage: string;
+  kernelFile: string;
+  initramfs: Buffer;
+  /** Absolute paths of the built device trees, and their paths under dtbs/ (rockchip/rk3328-rock64.dtb). */
+  dtbs: { file: string; rel: string }[];
+}
+
+/** U-Boot's distro boot finds boot.scr on the bootable partition and runs it with devtype, devnum and distro_bootpart set. */
+export function bootScript(kernel: string, dtb: string, cmdline: string, arm64: boolean, chain: string): string {
+  const load = (addr: string, file: string) => `load \${devtype} \${devnum}:\${distro_bootpart} \${${addr}} ${file}`;
+  return [
+    `# SkiffOS boot script for ${chain}, written by skiff compile; boot.scr is this file wrapped by mkimage.`,
+    `setenv bootargs "${cmdline}"`,
+    load('kernel_addr_r', kernel),
+    load('fdt_addr_r', `dtbs/${dtb}`),
+    // Loaded last so that ${filesize} is the initramfs's size: boot[zi] takes a raw initramfs as addr:size.
+    load('ramdisk_addr_r', 'initramfs.cpio.zst'),
+    `${arm64 ? 'booti' : 'bootz'} \${kernel_addr_r} \${ramdisk_addr_r}:\${filesize} \${fdt_addr_r}`,
+    '',
+  ].join('\n');
+}
+
+/** The extlinux.conf U-Boot's distro boot reads from /extlinux/ on the boot partition. */
+export function extlinuxConf(kernel: string, dtb: string, cmdline: string, chain: string): string {
+  return [
+    `# SkiffOS for ${chain}, written by skiff compile.`,
+    'default skiff',
+    'timeout 1',
+    'label skiff',
+    `  kernel /${kernel}`,
+    `  fdt /dtbs/${dtb}`,
+    '  initrd /initramfs.cpio.zst',
+    // No append line without arguments: the console then comes from the device tree's stdout-path.
+    ...(cmdline ? [`  append ${cmdline}`] : []),
+    '',
+  ].join('\n');
+}
+
+export interface CardPlan {
+  sizeMiB: number;
+  bootSizeMiB: number;
+  bootloader?: BootloaderPlan;
+  /** The device tree the boot script loads, as under dtbs/ (rockchip/rk3328-rock64.dtb). */
+  dtb: string;
+  cmdline: string;
+  /** QEMU's model of the board (QEMU_MACHINE) and the memory it insists on (QEMU_MEMORY, MiB). */
+  qemu?: { machine: string; memoryMB?: number };
+}
+
+/**
+ * Everything about a board's card that can be checked before the kernel is built: the bootloader
+ * layout, the device tree to boot (KERNEL_DTB, else the first of KERNEL_DTBS), the kernel
+ * arguments (KERNEL_CMDLINE), the QEMU model, and the card's sizes (CARD_IMAGE_SIZE, a power of
+ * two as QEMU's SD card model demands; CARD_BOOT_SIZE).
+ */
+export function planCard(settings: Record<string, string>, chain: string, defaultSize = '256M'): CardPlan {
+  const dtbs = (settings.KERNEL_DTBS ?? '').split(/\s+/).filter(Boolean).map((d) => d.replace(/\.dts$/, '.dtb'));
+  if (dtbs.length === 0) {
+    throw new SkiffError(`${chain} boots with U-Boot but names no device tree`, 'set KERNEL_DTBS in the board layer\'s debian/config, e.g. KERNEL_DTBS=sun8i-h3-orangepi-lite.dtb');
+  }
+  const dtb = settings.KERNEL_DTB ?? dtbs[0]!;
+  if (!dtbs.includes(dtb)) throw new SkiffError(`KERNEL_DTB=${dtb} is not among the device trees the layers build (${dtbs.join(', ')})`, 'add it to KERNEL_DTBS');
+  const memory = settings.QEMU_MEMORY;
+  if (memory !== undefined && !/^[1-9]\d*$/.test(memory)) throw new SkiffError(`QEMU_MEMORY=${memory} is not a whole number of MiB`, 'e.g. QEMU_MEMORY=1024');
+  const sizeMiB = parseSize(settings.CARD_IMAGE_SIZE ?? defaultSize, 'CARD_IMAGE_SIZE') / MiB;
+  if (!Number.isInteger(sizeMiB) || (sizeMiB & (sizeMiB - 1)) !== 0) {
+    throw new SkiffError(`CARD_IMAGE_SIZE=${settings.CARD_IMAGE_SIZE} is not a power of two MiB`, 'QEMU\'s SD card model takes only power-of-two sizes: e.g. 256M, 512M, 1024M');
+  }
+  const bootSizeMiB = parseSize(settings.CARD_BOOT_SIZE ?? '64M', 'CARD_BOOT_SIZE') / MiB;
+  const bootloader = planBootloader(settings, chain);
+  if (!Number.isInteger(bootSizeMiB) || bootSizeMiB < 8 || (bootloader?.bootStart ?? MiB) + (bootSizeMiB + 16) * MiB > sizeMiB * MiB) {
+    throw new SkiffError(`CARD_BOOT_SIZE=${settings.CARD_BOOT_SIZE ?? '64M'} does not fit a ${sizeMiB} MiB card with 16 MiB of persist`, 'make CARD_BOOT_SIZE smaller or CARD_IMAGE_SIZE larger');
+  }
+  const qemu = settings.QEMU_MACHINE ? { machine: settings.QEMU_MACHINE, ...(memory ? { memoryMB: Number(memory) } : {}) } : undefined;
+  return { sizeMiB, bootSizeMiB, bootloader, dtb, cmdline: settings.KERNEL_CMDLINE ?? '', qemu };
+}
+
+/** Writes boot/, bootloader/ and the card image into `out`. Returns what the manifest records. */
+export async function writeBoardImage(
+  opts: { out: string; arch: ArchInfo; bootMethod: string; chain: string; epoch: number; boot: BoardBoot; card: CardPlan; bootloader?: Bootloader },
+  progress: Progress,
+): Promise<{ bootloader?: Pick<Bootloader, 'pkg' | 'version' | 'target' | 'blobs' | 'bootStart'>; card: string }> {
+  const { out, chain, boot, bootloader } = opts;
+  const { dtb, cmdline } = opts.card;
+  const bootDir = path.join(out, 'boot');
+  fs.mkdirSync(bootDir, { recursive: true });
+  fs.copyFileSync(boot.kernelFile, path.join(bootDir, boot.kernelImage));
+  fs.writeFileSync(path.join(bootDir, 'initramfs.cpio.zst'), boot.initramfs);
+  for (const d of boot.dtbs) {
+    fs.mkdirSync(path.dirname(path.join(bootDir, 'dtbs', d.rel)), { recursive: true });
+    fs.copyFileSync(d.file, path.join(bootDir, 'dtbs', d.rel));
+  }
+  if (opts.bootMethod === 'uboot-script') {
+    fs.writeFileSync(path.join(bootDir, 'boot.cmd'), bootScript(boot.kernelImage, dtb, cmdline, opts.arch.kernelArch === 'arm64', chain));
+    // mkimage stamps the header with the time: SOURCE_DATE_EPOCH keeps it reproducible.
+    await run('mkimage', ['-A', opts.arch.kernelArch === 'arm64' ? 'arm64' : 'arm', '-O', 'linux', '-T', 'script', '-C', 'none', '-n', 'SkiffOS', '-d', path.join(bootDir, 'boot.cmd'), path.join(bootDir, 'boot.scr')], {
+      env: { ...process.env, SOURCE_DATE_EPOCH: String(opts.epoch) },
+    });
+  } else {
+    fs.mkdirSync(path.join(bootDir, 'extlinux'), { recursive: true });
+    fs.writeFileSync(path.join(bootDir, 'extlinux', 'extlinux.conf'), extlinuxConf(boot.kernelImage, dtb, cmdline, chain));
+  }
+
+  if (bootloader) {
+    const dir = path.join(out, 'bootloader');
+    fs.mkdirSync(dir, { recursive: true });
+    bootloader.blobs.forEach((b, i) => fs.copyFileSync(bootloader.files[i]!, path.join(dir, b.file)));
+    fs.writeFileSync(
+      path.join(dir, 'layout.json'),
+      JSON.stringify({ package: `${bootloader.pkg} ${bootloader.version}`, target: bootloader.target, bootStart: bootloader.bootStart, blobs: bootloader.blobs }, null, 2) + '\n',
+    );
+  }
+
+  const { sizeMiB, bootSizeMiB } = opts.card;
+  const card = path.join(out, 'sdcard.img');
+  progress.tick(`card image: ${sizeMiB} MiB, boot partition ${bootSizeMiB} MiB, persist the rest`, 0, true);
+  await writeCardImage(card, out, sizeMiB, bootSizeMiB, (line) => progress.tick(`  ${line}`, 0, true));
+  return { bootloader: bootloader && { pkg: bootloader.pkg, version: bootloader.version, target: bootloader.target, blobs: bootloader.blobs, bootStart: bootloader.bootStart }, card };
+}
