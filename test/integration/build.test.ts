@@ -3,8 +3,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, outDirOf, skiffAsync } from './support/image.ts';
-import { PROJECT, tempDir, writeTree } from './support/tree.ts';
+import { buildImage, outDirOf, skiffAsync } from '../support/image.ts';
+import { PROJECT, tempDir, writeTree } from '../support/tree.ts';
 
 const BUILD_TIMEOUT = 20 * 60_000;
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');

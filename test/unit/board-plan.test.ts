@@ -1,8 +1,8 @@
 // A board's card plan, checked before any build: bootloader layout, sizes, device tree. Fast.
 import { describe, expect, it } from 'vitest';
-import { SkiffError } from '../lib/errors.ts';
-import { bootScript, extlinuxConf, planCard } from '../buildroot/debian/board-image.ts';
-import { parseSize, planBootloader } from '../buildroot/debian/bootloader.ts';
+import { SkiffError } from '../../lib/errors.ts';
+import { bootScript, extlinuxConf, planCard } from '../../buildroot/debian/board-image.ts';
+import { parseSize, planBootloader } from '../../buildroot/debian/bootloader.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -1,8 +1,8 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Console } from '../harness/console.ts';
-import { V86Machine } from '../emulator/machine.ts';
-import { loadImageDir, nodeWasmPath } from '../emulator/node-image.ts';
-import { buildImage } from './support/image.ts';
+import { Console } from '../../harness/console.ts';
+import { V86Machine } from '../../emulator/machine.ts';
+import { loadImageDir, nodeWasmPath } from '../../emulator/node-image.ts';
+import { buildImage } from '../support/image.ts';
 
 let imageDir = '';
 const machines: V86Machine[] = [];

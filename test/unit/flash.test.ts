@@ -6,9 +6,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SkiffError } from '../lib/errors.ts';
-import { e2fsImage, type FlashOptions, format, install, partitionNode, PI, PROFILES } from '../buildroot/debian/flash.ts';
-import { PROJECT, tempDir, writeTree } from './support/tree.ts';
+import { SkiffError } from '../../lib/errors.ts';
+import { e2fsImage, type FlashOptions, format, install, partitionNode, PI, PROFILES } from '../../buildroot/debian/flash.ts';
+import { PROJECT, tempDir, writeTree } from '../support/tree.ts';
 
 const MiB = 1024 * 1024;
 const TOOLS = ['/usr/sbin/sfdisk', '/usr/bin/mformat', '/usr/bin/mcopy', '/usr/bin/mdir', '/usr/bin/mtype', '/usr/sbin/mke2fs', '/usr/sbin/debugfs', '/usr/sbin/e2fsck'];

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Console } from '../harness/console.ts';
-import { freePort, QemuMachine } from '../harness/qemu.ts';
-import { sshExec, testKeyPair } from '../harness/ssh.ts';
-import { buildImage, skiffAsync } from './support/image.ts';
-import { tempDir } from './support/tree.ts';
+import { Console } from '../../harness/console.ts';
+import { freePort, QemuMachine } from '../../harness/qemu.ts';
+import { sshExec, testKeyPair } from '../../harness/ssh.ts';
+import { buildImage, skiffAsync } from '../support/image.ts';
+import { tempDir } from '../support/tree.ts';
 
 // Skiff Core on virt/qemu: the manager, crun and the Debian core image built offline, booted in QEMU.
 let imageDir = '';

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { discover } from '../buildroot/layers/discover.ts';
-import { SkiffError } from '../lib/errors.ts';
-import { emptyConfig, mergeSettings, parseFragment, renderConfig } from '../buildroot/layers/fragments.ts';
-import { applyOverlays } from '../buildroot/layers/overlay.ts';
-import { buildStack, mergeStack } from '../buildroot/layers/stack.ts';
-import { ctxFor, layer, scratchRoot, tempDir, writeTree } from './support/tree.ts';
+import { discover } from '../../buildroot/layers/discover.ts';
+import { SkiffError } from '../../lib/errors.ts';
+import { emptyConfig, mergeSettings, parseFragment, renderConfig } from '../../buildroot/layers/fragments.ts';
+import { applyOverlays } from '../../buildroot/layers/overlay.ts';
+import { buildStack, mergeStack } from '../../buildroot/layers/stack.ts';
+import { ctxFor, layer, scratchRoot, tempDir, writeTree } from '../support/tree.ts';
 
 const parse = (text: string, kind: 'kernel' | 'buildroot' | 'debian' = 'kernel') => parseFragment(text, 'frag', kind, 'a/x', '/layers/a/x');
 

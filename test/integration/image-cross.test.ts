@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { QemuTarget } from '../harness/targets/qemu.ts';
-import { buildImage, skiffAsync } from './support/image.ts';
-import { tempDir } from './support/tree.ts';
+import { QemuTarget } from '../../harness/targets/qemu.ts';
+import { buildImage, skiffAsync } from '../support/image.ts';
+import { tempDir } from '../support/tree.ts';
 
 // The same userland and runtime, cross-compiled: a kernel from linux-source-6.1 built with
 // Debian's cross gcc, Debian packages of the target architecture, booted in QEMU's virt machine.

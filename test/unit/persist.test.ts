@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createStore, set } from 'idb-keyval';
 import { describe, expect, it } from 'vitest';
-import { FileBackend } from '../emulator/persist/file-backend.ts';
-import { IndexedDbBackend } from '../emulator/persist/indexeddb-backend.ts';
-import { type ChunkBackend, DiskSync, PersistStore } from '../emulator/persist/store.ts';
-import { tempDir } from './support/tree.ts';
+import { FileBackend } from '../../emulator/persist/file-backend.ts';
+import { IndexedDbBackend } from '../../emulator/persist/indexeddb-backend.ts';
+import { type ChunkBackend, DiskSync, PersistStore } from '../../emulator/persist/store.ts';
+import { tempDir } from '../support/tree.ts';
 
 const SIZE = 1 << 20;
 const CHUNK = 64 << 10;

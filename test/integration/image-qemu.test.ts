@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { Client } from 'ssh2';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Console } from '../harness/console.ts';
-import { freePort, QemuMachine } from '../harness/qemu.ts';
-import { testKeyPair } from '../harness/ssh.ts';
-import { buildImage } from './support/image.ts';
-import { tempDir } from './support/tree.ts';
+import { Console } from '../../harness/console.ts';
+import { freePort, QemuMachine } from '../../harness/qemu.ts';
+import { testKeyPair } from '../../harness/ssh.ts';
+import { buildImage } from '../support/image.ts';
+import { tempDir } from '../support/tree.ts';
 
 let imageDir = '';
 const machines: QemuMachine[] = [];

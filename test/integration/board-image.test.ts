@@ -7,9 +7,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { QemuTarget } from '../harness/targets/qemu.ts';
-import { buildImage, outDirOf, skiffAsync } from './support/image.ts';
-import { PROJECT, tempDir } from './support/tree.ts';
+import { QemuTarget } from '../../harness/targets/qemu.ts';
+import { buildImage, outDirOf, skiffAsync } from '../support/image.ts';
+import { PROJECT, tempDir } from '../support/tree.ts';
 
 const MiB = 1024 * 1024;
 const MT = { ...process.env, MTOOLS_SKIP_CHECK: '1', MTOOLSRC: '/dev/null' };

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { layer, PROJECT, scratchRoot, skiff } from './support/tree.ts';
+import { layer, PROJECT, scratchRoot, skiff } from '../support/tree.ts';
 
 function fixture() {
   return scratchRoot({

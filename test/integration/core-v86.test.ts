@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bootV86, type Booted, buildImage } from './support/image.ts';
+import { bootV86, type Booted, buildImage } from '../support/image.ts';
 
 // Skiff Core in the playground's image (browser/v86,skiff/core), in v86 under Node: the core image
 // is v86's 9p share, read file by file; the container's writable layer is on the persist disk.

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { contextFromEnv } from '../buildroot/layers/context.ts';
-import { SkiffError } from '../lib/errors.ts';
-import { unquote } from '../buildroot/layers/fragments.ts';
-import { resolveSelection } from '../buildroot/layers/workspace.ts';
-import type { BoardRow } from '../buildroot/boards.ts';
-import { planBuild } from '../buildroot/debian/compile.ts';
-import { layer, PROJECT, scratchRoot, skiff } from './support/tree.ts';
+import { contextFromEnv } from '../../buildroot/layers/context.ts';
+import { SkiffError } from '../../lib/errors.ts';
+import { unquote } from '../../buildroot/layers/fragments.ts';
+import { resolveSelection } from '../../buildroot/layers/workspace.ts';
+import type { BoardRow } from '../../buildroot/boards.ts';
+import { planBuild } from '../../buildroot/debian/compile.ts';
+import { layer, PROJECT, scratchRoot, skiff } from '../support/tree.ts';
 
 const ctx = { ...contextFromEnv({}), rootDir: PROJECT };
 const SEED = path.resolve(PROJECT, '../shared/seeds/001_0b84390304250b2f.txt');

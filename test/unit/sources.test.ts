@@ -1,7 +1,7 @@
 // Which Debian archives target packages come from: the host's, or a layer's DEBIAN_SUITE from the same archives.
 import { describe, expect, it } from 'vitest';
-import { SkiffError } from '../lib/errors.ts';
-import { debianSources } from '../buildroot/debian/sources.ts';
+import { SkiffError } from '../../lib/errors.ts';
+import { debianSources } from '../../buildroot/debian/sources.ts';
 
 describe('debian sources', () => {
   it('takes the host release by default and a layer\'s DEBIAN_SUITE from the same mirror', () => {

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { contextFromEnv } from '../buildroot/layers/context.ts';
-import { discover } from '../buildroot/layers/discover.ts';
-import { unquote } from '../buildroot/layers/fragments.ts';
-import { readMeta } from '../buildroot/layers/metadata.ts';
-import { resolveChain } from '../buildroot/layers/resolve.ts';
-import { buildStack, mergeStack } from '../buildroot/layers/stack.ts';
-import { archInfo } from '../buildroot/debian/arch.ts';
-import { PROJECT } from './support/tree.ts';
+import { contextFromEnv } from '../../buildroot/layers/context.ts';
+import { discover } from '../../buildroot/layers/discover.ts';
+import { unquote } from '../../buildroot/layers/fragments.ts';
+import { readMeta } from '../../buildroot/layers/metadata.ts';
+import { resolveChain } from '../../buildroot/layers/resolve.ts';
+import { buildStack, mergeStack } from '../../buildroot/layers/stack.ts';
+import { archInfo } from '../../buildroot/debian/arch.ts';
+import { PROJECT } from '../support/tree.ts';
 
 const ctx = { ...contextFromEnv({}), rootDir: PROJECT };
 const catalog = discover(ctx);

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { discover, findLayer } from '../buildroot/layers/discover.ts';
-import { SkiffError } from '../lib/errors.ts';
-import { resolveChain } from '../buildroot/layers/resolve.ts';
-import { buildStack, mergeStack } from '../buildroot/layers/stack.ts';
-import { ctxFor, layer, scratchRoot, tempDir, writeTree } from './support/tree.ts';
+import { discover, findLayer } from '../../buildroot/layers/discover.ts';
+import { SkiffError } from '../../lib/errors.ts';
+import { resolveChain } from '../../buildroot/layers/resolve.ts';
+import { buildStack, mergeStack } from '../../buildroot/layers/stack.ts';
+import { ctxFor, layer, scratchRoot, tempDir, writeTree } from '../support/tree.ts';
 
 /** The dependency shape upstream SkiffOS has for pi/4 and skiff/core. */
 const upstreamShape = {

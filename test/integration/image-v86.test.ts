@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bootV86, type Booted, buildImage } from './support/image.ts';
-import { tempDir } from './support/tree.ts';
+import { bootV86, type Booted, buildImage } from '../support/image.ts';
+import { tempDir } from '../support/tree.ts';
 
 // A real kernel build, real Debian packages, real v86: minutes on a fresh machine, seconds when cached.
 const BUILD_TIMEOUT = 20 * 60_000;
