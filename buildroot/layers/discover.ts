@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { configsDir, type Context } from './context.ts';
 import { SkiffError } from '../../lib/errors.ts';
-import { checkLayerName, isLayerName, layerPathVariable, nearestNames } from './names.ts';
+import { nearestNames } from '../../lib/suggest.ts';
+import { checkLayerName, isLayerName, layerPathVariable } from './names.ts';
 
 export type LayerOrigin = 'preset' | 'extra' | 'project' | 'implicit';
 

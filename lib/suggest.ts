@@ -1,0 +1,33 @@
+// "Did you mean": the known names nearest to a mistyped one, for layers, commands, flags and lab keys.
+
+/** Levenshtein distance, for "did you mean" suggestions. */
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j]!;
+      row[j] = Math.min(up + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The known names nearest to `wanted`, closest first. */
+export function nearestNames(wanted: string, known: Iterable<string>, most = 3): string[] {
+  const lower = wanted.toLowerCase();
+  return [...known]
+    .map((k) => {
+      const kl = k.toLowerCase();
+      let d = editDistance(lower, kl);
+      // Same board name in another namespace (rpi/4 for pi/4) is a strong hint.
+      if (kl.split('/')[1] === lower.split('/')[1]) d = Math.min(d, 2);
+      return { k, d };
+    })
+    .filter(({ d }) => d <= Math.max(2, Math.floor(lower.length / 3)))
+    .sort((x, y) => x.d - y.d || (x.k < y.k ? -1 : 1))
+    .slice(0, most)
+    .map(({ k }) => k);
+}
