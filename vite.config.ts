@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
 import { nodeWasmPath } from './emulator/node-image.ts';
@@ -57,7 +58,7 @@ export default defineConfig({
   plugins: [skiffImage()],
   worker: { format: 'es' },
   build: {
-    outDir: '../dist',
+    outDir: fileURLToPath(new URL('./dist', import.meta.url)),
     emptyOutDir: true,
     target: 'es2022',
     rollupOptions: {

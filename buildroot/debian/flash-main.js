@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry for the board layers' `format` and `install` commands: images/flash.ts run through tsx, like bin/skiff.js.
+// Entry for the board layers' `format` and `install` commands: buildroot/debian/flash.ts run through tsx, like bin/skiff.js.
 import { register } from 'tsx/esm/api';
 
 register();

@@ -158,7 +158,7 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
 });
 
 // Skiff Core on a board: this x86 host cannot run armhf programs, so debootstrap's second stage is
-// left to the board (the amd64 twin of that path boots in test/core-qemu.test.ts).
+// left to the board (the amd64 twin of that path boots in test/integration/core-qemu.test.ts).
 describe.skipIf(process.getuid?.() !== 0)('orangepi/zero,skiff/core: the core image on the card', () => {
   it('puts a debootstrap --foreign armhf core image on persist, as if imported, for the board to finish', async () => {
     const dir = await buildImage('orangepi/zero,skiff/core', 'test-board-orangepi-core');

@@ -30,7 +30,7 @@ const extra: [string, string][] = [
   ['/usr/bin/mksquashfs', 'squashfs-tools'],
   // socat turns QEMU's serial socket into a pty for the serial target's test.
   ['/usr/bin/socat', 'socat'],
-  // Board format/install (test/flash.test.ts): partition table, FAT without mounting, ext4 inspection.
+  // Board format/install (test/unit/flash.test.ts): partition table, FAT without mounting, ext4 inspection.
   ['/usr/sbin/sfdisk', 'fdisk'],
   ['/usr/bin/mcopy', 'mtools'],
   ['/usr/sbin/debugfs', 'e2fsprogs'],

@@ -8,18 +8,11 @@ import { resolveSelection } from '../../buildroot/layers/workspace.ts';
 import type { BoardRow } from '../../buildroot/boards.ts';
 import { planBuild } from '../../buildroot/debian/compile.ts';
 import { layer, PROJECT, scratchRoot, skiff } from '../support/tree.ts';
+import { upstreamBoards } from '../support/upstream-boards.ts';
 
 const ctx = { ...contextFromEnv({}), rootDir: PROJECT };
-const SEED = path.resolve(PROJECT, '../shared/seeds/001_0b84390304250b2f.txt');
 
-/** The config packages of the newest seed's "Supported Systems" table (as test/configs.test.ts reads it). */
-function seedBoards(): string[] {
-  const text = fs.readFileSync(SEED, 'utf8');
-  const table = text.slice(text.indexOf('| **Board**'), text.indexOf('[Allwinner Nezha]:'));
-  return [...new Set([...table.matchAll(/\| \[([a-z0-9_]+\/[a-z0-9_]+)\] +\|/g)].map((m) => m[1]!))].sort();
-}
-
-/** The merged debian/config of a layer resolved on its own, read independently of images/boards.ts. */
+/** The merged debian/config of a layer resolved on its own, read independently of buildroot/boards.ts. */
 function debianSettings(id: string): Record<string, string> {
   const r = resolveSelection(ctx, { config: id, from: 'SKIFF_CONFIG' });
   return Object.fromEntries([...r.configuration.configs.debian.final.values()].map((s) => [s.symbol, unquote(s.value) ?? '']));
@@ -33,10 +26,10 @@ const projectBoards = (() => {
 const row = (id: string) => projectBoards.find((b) => b.layer === id);
 
 describe('skiff boards on the project\'s layers', () => {
-  it('lists every board of the newest seed\'s Supported Systems table', () => {
-    const seed = seedBoards();
-    expect(seed.length).toBeGreaterThan(45);
-    expect(seed.filter((id) => !row(id))).toEqual([]);
+  it('lists every board of upstream\'s Supported Systems table, with its CPU\'s architecture', () => {
+    const upstream = upstreamBoards();
+    expect(upstream.length).toBeGreaterThan(45);
+    expect(upstream.filter((b) => row(b.layer)?.arch !== b.arch).map((b) => `${b.layer}: ${row(b.layer)?.arch ?? 'missing'}, expected ${b.arch}`)).toEqual([]);
   });
 
   it('lists no shared family layer and every row names an architecture', () => {

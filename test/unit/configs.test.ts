@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { contextFromEnv } from '../../buildroot/layers/context.ts';
 import { discover } from '../../buildroot/layers/discover.ts';
@@ -9,22 +7,15 @@ import { resolveChain } from '../../buildroot/layers/resolve.ts';
 import { buildStack, mergeStack } from '../../buildroot/layers/stack.ts';
 import { archInfo } from '../../buildroot/debian/arch.ts';
 import { PROJECT } from '../support/tree.ts';
+import { upstreamBoardLayers, upstreamBoards } from '../support/upstream-boards.ts';
 
 const ctx = { ...contextFromEnv({}), rootDir: PROJECT };
 const catalog = discover(ctx);
 const layers = [...catalog.layers.keys()].sort();
-const SEED = path.resolve(PROJECT, '../shared/seeds/001_0b84390304250b2f.txt');
-
-/** The config packages of the newest seed's "Supported Systems" table. */
-function seedBoards(): string[] {
-  const text = fs.readFileSync(SEED, 'utf8');
-  const table = text.slice(text.indexOf('| **Board**'), text.indexOf('[Allwinner Nezha]:'));
-  return [...new Set([...table.matchAll(/\| \[([a-z0-9_]+\/[a-z0-9_]+)\] +\|/g)].map((m) => m[1]!))].sort();
-}
 
 describe('the layers in configs/', () => {
-  it('include every board of the newest seed\'s Supported Systems table', () => {
-    const boards = seedBoards();
+  it('include every board of upstream\'s Supported Systems table', () => {
+    const boards = upstreamBoardLayers();
     expect(boards.length).toBeGreaterThan(45);
     expect(boards.filter((b) => !catalog.layers.has(b))).toEqual([]);
   });
@@ -46,11 +37,12 @@ describe('the layers in configs/', () => {
     }
   });
 
-  it('gives every board layer of the seed table a target architecture', () => {
-    const noArch = seedBoards().filter((b) => {
-      const c = mergeStack(buildStack(catalog, resolveChain(catalog, b)));
-      return !unquote(c.configs.debian.final.get('ARCH')?.value);
+  it('gives every board layer of upstream\'s table the architecture of its CPU', () => {
+    const wrong = upstreamBoards().flatMap(({ layer, arch }) => {
+      const c = mergeStack(buildStack(catalog, resolveChain(catalog, layer)));
+      const set = unquote(c.configs.debian.final.get('ARCH')?.value);
+      return set === arch ? [] : [`${layer}: ARCH=${set ?? '(unset)'}, expected ${arch}`];
     });
-    expect(noArch).toEqual([]);
+    expect(wrong).toEqual([]);
   });
 });

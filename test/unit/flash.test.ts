@@ -1,4 +1,4 @@
-// Board format/install (images/flash.ts) with the real sfdisk, mtools and e2fsprogs on real image files.
+// Board format/install (buildroot/debian/flash.ts) with the real sfdisk, mtools and e2fsprogs on real image files.
 // The refusals run against a fake /sys and /proc laid out in a temp dir; block devices there are
 // mknod nodes with an experimental major (240) that no driver serves, so even a bug could not write.
 import { spawn, spawnSync } from 'node:child_process';
@@ -162,7 +162,7 @@ describe('board format/install: refusals (nothing written)', () => {
     const w = world();
     const img = w.image(64);
     writeTree(w.dir, { 'sys/block/loop9/dev': '240:90\n', 'sys/block/loop9/loop/backing_file': `${img}\n` });
-    fs.symlinkSync('../../block/loop9', path.join(w.dir, 'sys/dev/block/240:90'));
+    fs.symlinkSync('../../block/loop9', path.join(w.dir, 'sys/dev/block/240:90')); // outside-on-purpose
     fs.mkdirSync(path.join(w.dir, 'dev'));
     expect(spawnSync('mknod', [path.join(w.dir, 'dev/loop9'), 'b', '240', '90']).status).toBe(0);
     w.mount(`${path.join(w.dir, 'dev/loop9')} /mnt/img ext4 rw 0 0`);
@@ -176,8 +176,8 @@ describe('board format/install: refusals (nothing written)', () => {
     const d = fakeDisk(w, 'sdz');
     const byId = path.join(w.dir, 'dev/disk/by-id');
     fs.mkdirSync(byId, { recursive: true });
-    fs.symlinkSync('../../sdz', path.join(byId, 'usb-Generic_Card-0:0'));
-    fs.symlinkSync('../../sdz2', path.join(byId, 'usb-Generic_Card-0:0-part2'));
+    fs.symlinkSync('../../sdz', path.join(byId, 'usb-Generic_Card-0:0')); // outside-on-purpose
+    fs.symlinkSync('../../sdz2', path.join(byId, 'usb-Generic_Card-0:0-part2')); // outside-on-purpose
     w.mount(`${path.join(byId, 'usb-Generic_Card-0:0-part2')} /media/persist ext4 rw 0 0`);
     const err = await refusal(format(PI, w.options({ PI_SD: path.join(byId, 'usb-Generic_Card-0:0'), SKIFF_YES: 'yes' })));
     expect(err.message).toContain('is mounted');
@@ -256,7 +256,7 @@ describe('board format/install: refusals (nothing written)', () => {
     const w = world();
     const img = w.image(64);
     const before = sha(img);
-    const r = spawnSync(process.execPath, [path.join(PROJECT, 'images/flash-main.js'), 'format', 'pi'], {
+    const r = spawnSync(process.execPath, [path.join(PROJECT, 'buildroot/debian/flash-main.js'), 'format', 'pi'], {
       env: { ...w.env, PI_SD: img, SKIFF_BOOT_SIZE_MIB: '32' },
       input: 'y\n',
       encoding: 'utf8',
@@ -274,7 +274,7 @@ describe('board format/install: refusals (nothing written)', () => {
     // script(1) gives the entry a pseudo-terminal; the answer is typed once the prompt shows.
     const answer = (reply: string) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn('script', ['-qec', `node ${JSON.stringify(path.join(PROJECT, 'images/flash-main.js'))} format pi`, '/dev/null'], {
+        const child = spawn('script', ['-qec', `node ${JSON.stringify(path.join(PROJECT, 'buildroot/debian/flash-main.js'))} format pi`, '/dev/null'], {
           env: { ...process.env, ...w.env, PI_SD: img, SKIFF_BOOT_SIZE_MIB: '32', SKIFF_YES: '', SKIFF_NO_INTERACTIVE: '' },
         });
         let out = '';

@@ -76,7 +76,7 @@ describe('chain resolution', () => {
 
   it('refuses names with "..", absolute paths and characters outside [A-Za-z0-9_]', () => {
     const root = scratchRoot(upstreamShape);
-    expect(errorOf(() => chainOf(root, '../etc')).message).toContain('contains ".."');
+    expect(errorOf(() => chainOf(root, '../etc')).message).toContain('contains ".."'); // outside-on-purpose
     expect(errorOf(() => chainOf(root, 'pi/../../etc')).message).toContain('..');
     expect(errorOf(() => chainOf(root, '/etc/passwd')).message).toContain('absolute path');
     expect(errorOf(() => chainOf(root, 'pi/4-x')).message).toContain('[A-Za-z0-9_]');
