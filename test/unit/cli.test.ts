@@ -14,8 +14,10 @@ function fixture() {
       files: {
         'buildroot/arch': 'BR2_arm=y\n',
         'buildroot/kernel': 'BR2_LINUX_KERNEL_DEFCONFIG="one"\n',
-        'metadata/commands': 'hello Says hello with the workspace environment.\nwhere Prints the layer folder.\n',
-        'extensions/Makefile': 'hello:\n\t@echo "hello from $$SKIFF_WORKSPACE chain=$$SKIFF_CONFIG"\nwhere:\n\t@echo "$$SKIFF_CURRENT_CONF_DIR"\n',
+        'metadata/commands': 'hello Says hello with the workspace environment.\nwhere Prints the layer folder.\nfail Fails as a broken command does.\n',
+        'extensions/Makefile':
+          'hello:\n\t@echo "hello from $$SKIFF_WORKSPACE chain=$$SKIFF_CONFIG"\nwhere:\n\t@echo "$$SKIFF_CURRENT_CONF_DIR"\n' +
+          'fail:\n\t@echo "working on it"; for i in 1 2 3 4 5 6 7 8; do echo "noise $$i" >&2; done; echo "disk \x1b[31mfull" >&2; exit 3\n',
       },
     }),
     ...layer('board/two', { description: 'the second board\n', files: { 'debian/config': 'ARCH=arm64\n' } }),
@@ -117,9 +119,27 @@ describe('skiff CLI', () => {
     const bad = await skiffHere(['cmd', 'board/one/format'], { SKIFF_ROOT_DIR: root });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('board/one declares no command "format"');
-    expect(bad.stderr).toContain('declared commands of board/one: hello, where');
+    expect(bad.stderr).toContain('declared commands of board/one: hello, where, fail');
     const notSelected = await skiffHere(['cmd', 'board/two/x'], { SKIFF_ROOT_DIR: root });
     expect(notSelected.stderr).toContain('layer board/two is not in the selected configuration (board/common,board/one)');
+  });
+
+  it('says which extension command failed, how, and what it said last on stderr (also shown as it ran)', async () => {
+    const root = fixture();
+    await skiffHere(['configure'], { SKIFF_ROOT_DIR: root, SKIFF_CONFIG: 'board/one' });
+    const r = skiff(['cmd', 'board/one/fail'], { SKIFF_ROOT_DIR: root });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('working on it\n');
+    const makefile = path.join(root, 'configs/board/one/extensions');
+    const [live, error] = r.stderr.split('skiff: error: ');
+    // As it ran: every line, the escape sequence untouched (it is the command's own output).
+    expect(live).toContain('noise 1\n');
+    expect(live).toContain('disk \x1b[31mfull\n');
+    expect(error).toBe(
+      `board/one/fail failed: \`make --no-print-directory -C ${makefile} fail\` exited with code 2; its last lines on stderr:\n` +
+        ['noise 5', 'noise 6', 'noise 7', 'noise 8', 'disk \\e[31mfull', 'make: *** [Makefile:6: fail] Error 3'].map((l) => `    ${l}\n`).join('') +
+        `  fix: the command is declared in ${path.join(root, 'configs/board/one/metadata/commands')} and defined in ${makefile}/Makefile\n`,
+    );
   });
 
   it('prints help for each command', async () => {
