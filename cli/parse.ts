@@ -16,10 +16,9 @@ export function asksForHelp(argv: string[]): boolean {
 
 export function parseCommand<F extends Flags>(name: string, command: Command<F>, argv: string[]): Parsed<F> {
   if (asksForHelp(argv)) return { help: true };
-  const options = Object.fromEntries(Object.entries(command.flags).map(([k, f]) => [k, { type: f.type }]));
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true, allowNegative: true });
+    parsed = parseArgs({ args: argv, options: parseOptions(command), strict: true, allowPositionals: true, allowNegative: true });
   } catch (err) {
     throw explain(name, command, argv, err as Error & { code?: string });
   }
@@ -29,6 +28,8 @@ export function parseCommand<F extends Flags>(name: string, command: Command<F>,
   checkPositionals(name, command, parsed.positionals);
   return { help: false, flags: parsed.values as FlagValues<F>, positionals: parsed.positionals };
 }
+
+const parseOptions = (command: Command) => Object.fromEntries(Object.entries(command.flags).map(([k, f]) => [k, { type: f.type }]));
 
 /** Every spelling a user may type for this command's flags. */
 function spellings(command: Command): string[] {
@@ -45,7 +46,7 @@ function flagList(name: string, command: Command): string {
 function missingValue(name: string, command: Command, flag: string, next: string | undefined): SkiffError {
   const f = command.flags[flag]!;
   const example = `e.g. \`skiff ${name} --${flag} ${f.example ?? f.value ?? 'VALUE'}\``;
-  if (next !== undefined && next.startsWith('-') && next !== '') {
+  if (next?.startsWith('-')) {
     return new SkiffError(`--${flag} needs a value, but the next word is the option ${shown(next)}`, example);
   }
   return new SkiffError(`--${flag} needs a value (${f.value ?? 'VALUE'})`, example);
@@ -54,8 +55,7 @@ function missingValue(name: string, command: Command, flag: string, next: string
 /** parseArgs's error, told again with the culprit, the command and a fix. */
 function explain(name: string, command: Command, argv: string[], err: Error & { code?: string }): SkiffError {
   // The same line read leniently gives the tokens, with the one parseArgs stopped at.
-  const options = Object.fromEntries(Object.entries(command.flags).map(([k, f]) => [k, { type: f.type }]));
-  const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, allowNegative: true, tokens: true });
+  const { tokens } = parseArgs({ args: argv, options: parseOptions(command), strict: false, allowPositionals: true, allowNegative: true, tokens: true });
   for (const t of tokens) {
     if (t.kind !== 'option') continue;
     const flag = command.flags[t.name];
@@ -91,7 +91,7 @@ function checkPositionals(name: string, command: Command, given: string[]): void
   });
   const missing = declared.slice(given.length).find((p) => p.required);
   if (missing) {
-    throw new SkiffError(`skiff ${name} needs ${`<${missing.name}>`}`, `e.g. \`skiff ${name} ${missing.example ?? missing.name}\`; \`skiff ${name} --help\` says more`);
+    throw new SkiffError(`skiff ${name} needs <${missing.name}>`, `e.g. \`skiff ${name} ${missing.example ?? missing.name}\`; \`skiff ${name} --help\` says more`);
   }
 }
 
