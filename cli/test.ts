@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../buildroot/layers/context.ts';
 import { SkiffError } from '../lib/errors.ts';
+import { defineCommand, type FlagValues } from './command.ts';
 import { outDir } from '../images/paths.ts';
 import { junit, markdown } from '../harness/report.ts';
 import { runScenarios, type ScenarioResult } from '../harness/run.ts';
@@ -22,14 +23,33 @@ const TARGETS: Record<string, { bootMethod: string; make: (image: string, name: 
   'v86-browser': { bootMethod: 'v86', make: (image, name) => new V86BrowserTarget(name, image), build: 'browser/v86' },
 };
 
+const TEST_FLAGS = {
+  target: { type: 'string', value: 'TARGET', example: 'v86', help: 'v86, qemu, v86-browser, or a target of the --lab file' },
+  scenario: { type: 'string', value: 'NAMES', example: 'boot,persist', help: 'comma separated scenarios to run (default: all)' },
+  scenarios: { type: 'string', value: 'FILE', example: 'my-scenarios.ts', help: 'a module exporting more scenarios' },
+  report: { type: 'string', value: 'DIR', example: 'reports', help: 'write junit.xml and report.md (with the console logs) there' },
+  image: { type: 'string', value: 'DIR', example: 'images/out/default', help: "the image folder to boot (default: the workspace's)" },
+  lab: { type: 'string', value: 'FILE', example: 'lab.yaml', help: 'a lab file naming boards on serial consoles' },
+} as const;
+
+export const test = defineCommand({
+  usage: [
+    'skiff test --target v86|qemu|v86-browser [--scenario NAMES] [--scenarios FILE] [--report DIR] [--image DIR]',
+    'skiff test --lab FILE --target <name> [--scenario NAMES] [--scenarios FILE] [--report DIR]',
+  ],
+  description:
+    "Boots the workspace's image (or --image) on the target, or a lab file's target (a board on a serial\nconsole), and runs the harness scenarios (boot, persist, hostname, power-loss, ssh-keys), plus --scenarios\nFILE, the lab file's and the layers' tests/scenarios.ts. Exit 1 when one fails.\nv86-browser boots the image in the playground page in Chromium (run `npm run build` once first).\nqemu also boots a board whose layer names a QEMU model of it (QEMU_MACHINE), from its card image.",
+  flags: TEST_FLAGS,
+  run: ({ flags, context }) => testCommand(context(), flags),
+});
+
 /** `skiff test --target v86|qemu|<lab target> [--lab FILE] [--scenario a,b] [--scenarios FILE] [--report dir] [--image dir]`. */
-export async function testCommand(ctx: Context, flags: Map<string, string | true>): Promise<number> {
-  const str = (k: string) => (typeof flags.get(k) === 'string' ? (flags.get(k) as string) : undefined);
-  const name = str('--target');
-  const lab = str('--lab') ? readLab(str('--lab')!) : undefined;
+export async function testCommand(ctx: Context, flags: FlagValues<typeof TEST_FLAGS>): Promise<number> {
+  const name = flags.target;
+  const lab = flags.lab ? readLab(flags.lab) : undefined;
   let target: Target;
   let manifest: { chain: string[]; layers?: { path: string }[] } | undefined;
-  const extraFiles = [...(lab?.scenarios ?? []), ...(str('--scenarios') ? [str('--scenarios')!] : [])];
+  const extraFiles = [...(lab?.scenarios ?? []), ...(flags.scenarios ? [flags.scenarios] : [])];
   if (lab) {
     const spec = name ? lab.targets.get(name) : undefined;
     if (!spec) throw new SkiffError(`${lab.file} has no target ${JSON.stringify(name ?? '')}`, `targets in it: ${[...lab.targets.keys()].join(', ')}; pass one with --target`);
@@ -37,13 +57,13 @@ export async function testCommand(ctx: Context, flags: Map<string, string | true
     else ({ target, manifest } = emulatorTarget(spec.kind, spec.image, spec.name));
   } else {
     if (!name || !TARGETS[name]) throw new SkiffError(`--target must be one of: ${Object.keys(TARGETS).join(', ')} (or a target of a --lab file)`, 'e.g. `skiff test --target v86`');
-    ({ target, manifest } = emulatorTarget(name, path.resolve(str('--image') ?? outDir(ctx)), name));
+    ({ target, manifest } = emulatorTarget(name, path.resolve(flags.image ?? outDir(ctx)), name));
   }
   if (manifest?.layers) extraFiles.push(...layerScenarioFiles(ctx.rootDir, manifest.layers));
   let scenarios: Scenario[];
   try {
     const all = [...BUILTIN_SCENARIOS, sshKeys, ...(await loadScenarioModules(extraFiles))];
-    const wanted = str('--scenario')?.split(',') ?? all.map((s) => s.name);
+    const wanted = flags.scenario?.split(',') ?? all.map((s) => s.name);
     const unknown = wanted.filter((w) => !all.some((s) => s.name === w));
     if (unknown.length) throw new SkiffError(`unknown scenario ${unknown.join(', ')}`, `scenarios: ${all.map((s) => s.name).join(', ')}`);
     scenarios = all.filter((s) => wanted.includes(s.name));
@@ -68,7 +88,7 @@ export async function testCommand(ctx: Context, flags: Map<string, string | true
     process.off('SIGTERM', onSignal);
     await target.close();
   }
-  const report = str('--report');
+  const report = flags.report;
   if (report) {
     fs.mkdirSync(report, { recursive: true });
     fs.writeFileSync(path.join(report, 'junit.xml'), junit(results));

@@ -22,12 +22,20 @@ export function nearestNames(wanted: string, known: Iterable<string>, most = 3):
     .map((k) => {
       const kl = k.toLowerCase();
       let d = editDistance(lower, kl);
-      // Same board name in another namespace (rpi/4 for pi/4) is a strong hint.
-      if (kl.split('/')[1] === lower.split('/')[1]) d = Math.min(d, 2);
+      // Same board name in another namespace (rpi/4 for pi/4) is a strong hint; only for layer
+      // names, or every name without a slash would count as close to every other.
+      const name = (n: string) => (n.split('/').length === 2 ? n.split('/')[1] : undefined);
+      if (name(kl) !== undefined && name(kl) === name(lower)) d = Math.min(d, 2);
       return { k, d };
     })
     .filter(({ d }) => d <= Math.max(2, Math.floor(lower.length / 3)))
     .sort((x, y) => x.d - y.d || (x.k < y.k ? -1 : 1))
     .slice(0, most)
     .map(({ k }) => k);
+}
+
+/** "did you mean a, b?" for the nearest known names, or undefined when none is close. */
+export function didYouMean(wanted: string, known: Iterable<string>): string | undefined {
+  const near = nearestNames(wanted, known);
+  return near.length > 0 ? `did you mean ${near.join(', ')}?` : undefined;
 }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { configsDir, type Context } from './context.ts';
 import { SkiffError } from '../../lib/errors.ts';
 import { nearestNames } from '../../lib/suggest.ts';
-import { checkLayerName, isLayerName, layerPathVariable } from './names.ts';
+import { quoted, printable } from '../../lib/printable.ts';
+import { checkLayerName, isLayerName, layerPathVariable, PRESET_PREFIX } from './names.ts';
 
 export type LayerOrigin = 'preset' | 'extra' | 'project' | 'implicit';
 
@@ -56,9 +57,10 @@ function isDir(p: string): boolean {
 /** Finds every layer at depth 2 of each search path; the first path to have a name wins. */
 export function discover(ctx: Context): Catalog {
   const catalog: Catalog = { layers: new Map(), refused: new Map(), warnings: [], ctx };
+  checkPresets(ctx);
   for (const { dir, origin } of searchPaths(ctx)) {
     if (!isDir(dir)) {
-      if (origin === 'extra') catalog.warnings.push(`SKIFF_EXTRA_CONFIGS_PATH entry ${dir} is not a readable folder; ignored`);
+      if (origin === 'extra') catalog.warnings.push(`SKIFF_EXTRA_CONFIGS_PATH entry ${quoted(dir)} is not a readable folder; ignored`);
       continue;
     }
     const realRoot = fs.realpathSync(dir);
@@ -67,7 +69,7 @@ export function discover(ctx: Context): Catalog {
         const id = `${ns}/${name}`;
         if (catalog.layers.has(id) || catalog.refused.has(id)) continue;
         if (!isLayerName(id)) {
-          catalog.warnings.push(`${path.join(dir, id)}: "${id}" has characters outside [A-Za-z0-9_]; ignored`);
+          catalog.warnings.push(`${printable(path.join(dir, id))}: ${quoted(id)} has characters outside [A-Za-z0-9_]; ignored`);
           continue;
         }
         const layerDir = path.join(dir, ns, name);
@@ -90,12 +92,31 @@ export function discover(ctx: Context): Catalog {
 function presetDir(ctx: Context, id: string): string | undefined {
   const variable = layerPathVariable(id);
   const value = ctx.env[variable];
-  if (!value) return undefined;
+  return value ? presetFolder(ctx, variable, value) : undefined;
+}
+
+/**
+ * The folder a SKIFF_CONFIG_PATH_ variable names, which must be one layer's folder: an existing
+ * folder, and not `/` or another folder holding the whole project (its files would all be layer files).
+ */
+function presetFolder(ctx: Context, variable: string, value: string): string {
   const dir = path.resolve(ctx.rootDir, value);
-  if (!isDir(dir)) {
-    throw new SkiffError(`${variable}=${value} is not a folder`, `point ${variable} at the layer's folder, or unset it`);
+  const fix = `point ${variable} at the layer's own folder (the one holding its metadata/, buildroot/, ...), or unset it`;
+  const given = `${variable}=${quoted(value)}`;
+  if (path.parse(dir).root === dir) throw new SkiffError(`${given} is the file system root, not a layer folder`, fix);
+  if (!isDir(dir)) throw new SkiffError(`${given} is not a folder`, fix);
+  const real = fs.realpathSync(dir);
+  if (real === fs.realpathSync(ctx.rootDir) || isInside(fs.realpathSync(ctx.rootDir), real)) {
+    throw new SkiffError(`${given} is ${real}, which holds the whole project (${ctx.rootDir}), not one layer`, fix);
   }
   return dir;
+}
+
+/** Every SKIFF_CONFIG_PATH_ variable set, used or not, so a wrong one is never silently kept around. */
+function checkPresets(ctx: Context): void {
+  for (const [variable, value] of Object.entries(ctx.env)) {
+    if (variable.startsWith(PRESET_PREFIX) && value) presetFolder(ctx, variable, value);
+  }
 }
 
 /** Looks a layer up by name, with a clear error for bad names, refused folders and unknown layers. */

@@ -68,10 +68,6 @@ export function renderHelp(ctx: Context, catalog: Catalog, resolved: Resolution 
     for (const c of resolved.configuration.commands) out.push(`  ${pad(`make cmd/${c.layer}/${c.name}`, width + 16)}${c.description}`);
   }
   for (const w of catalog.warnings) out.push(`warning: ${w}`);
-  out.push(
-    '',
-    'Commands: skiff configure | compile | resolve [--explain SYMBOL] | layers | boards | doctor | lock | cmd <ns/name/command> | br <target>',
-    'Run `skiff <command> --help` for details. The Makefile keeps SkiffOS habits: make, make configure, make compile.',
-  );
+  // The CLI appends its own commands (cli/usage.ts), the one list of them.
   return out.join('\n') + '\n';
 }

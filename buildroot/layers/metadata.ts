@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Layer } from './discover.ts';
 import { SkiffError } from '../../lib/errors.ts';
+import { quoted } from '../../lib/printable.ts';
 import { emptyConfig, fragmentFiles, mergeSettings, parseFragment, unquote } from './fragments.ts';
 import { isLayerName, splitLayerList } from './names.ts';
 
@@ -17,11 +18,17 @@ export interface LayerMeta {
   unlisted: boolean;
 }
 
+/** A metadata file's text, undefined when it is absent; a folder in its place is an error. */
 function readText(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    const fix = `make ${file} a text file (see any layer under configs/), or remove it`;
+    if (code === 'EISDIR') throw new SkiffError(`${file} is a folder, not a file`, fix);
+    if (code === 'ENOTDIR') throw new SkiffError(`${path.dirname(file)} is a file, not a folder`, `make ${path.dirname(file)} a folder of metadata files, or remove it`);
+    throw new SkiffError(`cannot read ${file}: ${code ?? String(err)}`, fix);
   }
 }
 
@@ -35,7 +42,7 @@ export function readMeta(layer: Layer): LayerMeta {
   const dependencies = splitLayerList(readText(depsFile) ?? '');
   for (const dep of dependencies) {
     if (!isLayerName(dep)) {
-      throw new SkiffError(`${depsFile}: invalid dependency "${dep}" of layer ${layer.id}`, 'list layers as namespace/name separated by commas, e.g. pi/common,skiff/moduleimg');
+      throw new SkiffError(`${depsFile}: invalid dependency ${quoted(dep)} of layer ${layer.id}`, 'list layers as namespace/name separated by commas, e.g. pi/common,skiff/moduleimg');
     }
   }
   const meta: LayerMeta = {

@@ -13,10 +13,13 @@ export const CONFIG_DIR = 'config';
 
 /** The chain `configure` saved in the workspace, if any. */
 export function savedChain(ctx: Context): string | undefined {
+  const file = path.join(workspaceDir(ctx), CHAIN_FILE);
   try {
-    return fs.readFileSync(path.join(workspaceDir(ctx), CHAIN_FILE), 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
+    return fs.readFileSync(file, 'utf8').trim() || undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new SkiffError(`cannot read workspace "${ctx.workspace}"'s configuration ${file}: ${code === 'EISDIR' ? 'it is a folder' : (code ?? String(err))}`, `remove ${file} and run \`skiff configure\` again`);
   }
 }
 

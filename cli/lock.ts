@@ -1,0 +1,26 @@
+import { resolveSelection } from '../buildroot/layers/workspace.ts';
+import { lockedBootloader } from '../buildroot/debian/bootloader.ts';
+import { lockedPackages, planBuild } from '../buildroot/debian/compile.ts';
+import { Progress } from '../buildroot/debian/progress.ts';
+import { defineCommand } from './command.ts';
+
+export const lock = defineCommand({
+  description: 'Shows the locked Debian packages of the selected configuration (images/debian-lock.json).',
+  flags: {
+    update: { type: 'boolean', help: 'resolve them again against the mirror and rewrite the lock' },
+  },
+  async run({ flags, context }) {
+    const ctx = context();
+    const r = resolveSelection(ctx);
+    const plan = planBuild(r);
+    const progress = new Progress(1);
+    progress.step(`Debian packages for ${plan.arch.debian}`);
+    const update = Boolean(flags.update);
+    const { packages } = await lockedPackages(ctx, r, plan, progress, update);
+    // A board's U-Boot package is locked next to them (taken apart for the card, never installed).
+    const boot = plan.card?.bootloader;
+    if (boot) packages.push(await lockedBootloader(ctx, plan.arch.debian, boot.pkg, progress, update));
+    for (const p of packages) process.stdout.write(`${p.name.padEnd(28)} ${p.version.padEnd(28)} ${p.sha256.slice(0, 16)}\n`);
+    return 0;
+  },
+});
