@@ -1,0 +1,154 @@
+// `skiff test` decided before anything runs: which target, which image, which scenarios, where
+// reports go. Planning starts no process and switches no power, so a typo on the command line or
+// in the lab file can never power a board off; only a checked plan is handed to openTarget().
+import fs from 'node:fs';
+import path from 'node:path';
+import { outDir, type Where } from '../images/paths.ts';
+import { SkiffError } from '../lib/errors.ts';
+import { quoted, shown } from '../lib/printable.ts';
+import { didYouMean, nearestNames } from '../lib/suggest.ts';
+import { layerScenarioFiles, loadScenarioModules } from './extra-scenarios.ts';
+import { type EmulatorSpec, type Lab, readLab, type SerialSpec } from './lab.ts';
+import { BUILTIN_SCENARIOS, type Scenario } from './scenarios.ts';
+import { sshKeys } from './ssh-scenarios.ts';
+import { EMULATOR_KINDS, EMULATORS, type EmulatorKind } from './targets/kinds.ts';
+
+/** What `skiff test` was asked, flag by flag, as given on its command line. */
+export interface TestRequest {
+  target?: string;
+  lab?: string;
+  image?: string;
+  /** Comma-separated scenario names. */
+  scenario?: string;
+  /** A module of the user's own scenarios. */
+  scenarios?: string;
+  report?: string;
+}
+
+/** The part of an image's manifest.json the harness reads. */
+export interface ImageManifest {
+  bootMethod: string;
+  chain: string[];
+  layers?: { path: string }[];
+  board?: { qemuMachine?: string };
+}
+
+export type TargetPlan = SerialSpec | (EmulatorSpec & { manifest: ImageManifest });
+
+export interface TestPlan {
+  target: TargetPlan;
+  /** In the order they run. */
+  scenarios: Scenario[];
+  /** The folder for junit.xml and report.md (created when the run ends). */
+  report?: string;
+}
+
+/**
+ * Checks the whole request (lab file, target, image, scenario files and names, reports folder)
+ * and returns what to run, or throws the first problem as a SkiffError. Its only effects are
+ * reading files and importing scenario modules (their names are what `--scenario` is checked against).
+ */
+export async function planTest(where: Pick<Where, 'rootDir' | 'workspace'>, req: TestRequest): Promise<TestPlan> {
+  const lab = req.lab === undefined ? undefined : readLab(req.lab);
+  const target = lab ? labTarget(lab, req) : emulatorByName(where, req);
+  if (req.report !== undefined) checkReportFolder(req.report);
+  const files: { file: string; from: string }[] = [];
+  lab?.scenarios.forEach((file, i) => files.push({ file, from: `${lab.file}: scenarios[${i}]` }));
+  if (req.scenarios !== undefined) files.push({ file: path.resolve(req.scenarios), from: '--scenarios' });
+  if (target.kind !== 'serial') for (const file of layerScenarioFiles(where.rootDir, target.manifest.layers ?? [])) files.push({ file, from: 'the image\'s layers' });
+  const scenarios = await selectScenarios(files, req.scenario);
+  return { target, scenarios, report: req.report };
+}
+
+function labTarget(lab: Lab, req: TestRequest): TargetPlan {
+  const names = [...lab.targets.keys()];
+  if (req.target === undefined) throw new SkiffError(`--target is missing: which target of ${lab.file}?`, `pass one with --target: ${names.join(', ')}`);
+  const spec = lab.targets.get(req.target);
+  if (!spec) throw new SkiffError(`${lab.file} has no target ${shown(req.target)}`, `${near(req.target, names)}targets in it: ${names.join(', ')}`);
+  if (req.image !== undefined) {
+    throw new SkiffError('--image does not go with --lab', spec.kind === 'serial' ? 'a serial target boots what is on the board; drop --image' : `the lab file names this target's image (targets.${spec.name}.image); drop --image`);
+  }
+  if (spec.kind !== 'serial') return { ...spec, manifest: checkImage(spec.kind, spec.image) };
+  if (spec.ssh?.key !== undefined && !isFile(spec.ssh.key)) {
+    throw new SkiffError(`${lab.file}: targets.${spec.name}.ssh.key: ${spec.ssh.key} is not a file`, "the board's private key (relative paths are from the lab file's folder), or remove key:");
+  }
+  return spec;
+}
+
+function emulatorByName(where: Pick<Where, 'rootDir' | 'workspace'>, req: TestRequest): TargetPlan {
+  const name = req.target;
+  if (name === undefined || !Object.hasOwn(EMULATORS, name)) {
+    const hint = name === undefined ? '' : near(name, EMULATOR_KINDS);
+    throw new SkiffError(`--target must be one of: ${EMULATOR_KINDS.join(', ')} (or a target of a --lab file)${name === undefined ? '' : `, not ${shown(name)}`}`, `${hint}e.g. \`skiff test --target v86\``);
+  }
+  const kind = name as EmulatorKind;
+  const image = path.resolve(req.image ?? outDir(where));
+  return { kind, name, image, manifest: checkImage(kind, image) };
+}
+
+/** The manifest of the image in `image`, checked to be an image this emulator boots. */
+function checkImage(kind: EmulatorKind, image: string): ImageManifest {
+  const { bootMethod, build } = EMULATORS[kind];
+  const manifestFile = path.join(image, 'manifest.json');
+  const rebuild = `build one: SKIFF_CONFIG=${build} skiff configure compile (in the workspace whose images/out/ folder this is)`;
+  if (!isFile(manifestFile)) throw new SkiffError(`no image in ${image}`, rebuild);
+  let manifest: ImageManifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as ImageManifest;
+  } catch (err) {
+    throw new SkiffError(`${manifestFile} is not an image manifest (${(err as Error).message})`, rebuild);
+  }
+  // A board whose layer names a QEMU model of it boots in QEMU from its card image.
+  const boardInQemu = kind === 'qemu' && Boolean(manifest.board?.qemuMachine);
+  if (manifest.bootMethod !== bootMethod && !boardInQemu) {
+    throw new SkiffError(`${image} holds ${manifest.chain.join(',')} (boots with ${manifest.bootMethod}), not an image for --target ${kind}`, `build ${build} in a workspace and pass it: SKIFF_WORKSPACE=<name> skiff test --target ${kind}`);
+  }
+  return manifest;
+}
+
+/** The reports folder need not exist yet, but must be creatable: its nearest existing ancestor a writable folder. */
+function checkReportFolder(report: string): void {
+  let probe = path.resolve(report);
+  while (!fs.existsSync(probe)) probe = path.dirname(probe);
+  if (!fs.statSync(probe).isDirectory()) throw new SkiffError(`--report ${report}: ${probe} is a file, not a folder`, 'pass a folder for junit.xml and report.md');
+  try {
+    fs.accessSync(probe, fs.constants.W_OK);
+  } catch {
+    throw new SkiffError(`--report ${report}: cannot write in ${probe}`, 'pass a folder you can write to');
+  }
+}
+
+/** Every scenario (built in, then each file's), and those `--scenario` names, in that order. */
+async function selectScenarios(files: { file: string; from: string }[], wanted: string | undefined): Promise<Scenario[]> {
+  const all: { scenario: Scenario; from: string }[] = [...BUILTIN_SCENARIOS, sshKeys].map((scenario) => ({ scenario, from: 'built in' }));
+  for (const { file, from } of files) {
+    if (!isFile(file)) throw new SkiffError(`${from}: scenario module ${file} does not exist`, from === '--scenarios' ? 'fix the path' : "fix the path (relative paths are from the lab file's folder)");
+  }
+  for (const { file } of files) {
+    for (const scenario of await loadScenarioModules([file])) {
+      const twin = all.find((s) => s.scenario.name === scenario.name);
+      if (twin) throw new SkiffError(`scenario ${shown(scenario.name)} is defined twice: ${twin.from} and in ${file}`, 'rename one of them');
+      all.push({ scenario, from: `in ${file}` });
+    }
+  }
+  const names = all.map((s) => s.scenario.name);
+  if (wanted === undefined) return all.map((s) => s.scenario);
+  const asked = wanted.split(',').map((n) => n.trim());
+  if (asked.includes('')) throw new SkiffError(`--scenario ${quoted(wanted)} has an empty name`, `comma-separated names, e.g. --scenario boot,persist; scenarios: ${names.join(', ')}`);
+  const unknown = asked.filter((n) => !names.includes(n));
+  if (unknown.length > 0) {
+    const close = [...new Set(unknown.flatMap((n) => nearestNames(n, names)))];
+    throw new SkiffError(`unknown scenario${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => shown(n)).join(', ')}`, `${close.length > 0 ? `did you mean ${close.join(', ')}? ` : ''}scenarios: ${names.join(', ')}`);
+  }
+  return all.map((s) => s.scenario).filter((s) => asked.includes(s.name));
+}
+
+/** "did you mean x? " before a fix, or nothing when no known name is close. */
+const near = (name: string, known: Iterable<string>) => {
+  const hint = didYouMean(name, known);
+  return hint ? `${hint} ` : '';
+};
+
+function isFile(p: string): boolean {
+  return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+}
