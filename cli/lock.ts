@@ -5,7 +5,7 @@ import { Progress } from '../buildroot/debian/progress.ts';
 import { defineCommand } from './command.ts';
 
 export const lock = defineCommand({
-  description: 'Shows the locked Debian packages of the selected configuration (images/debian-lock.json).',
+  description: 'Downloads and verifies the locked Debian packages of the selected configuration (images/debian-lock.json), resolving them first when the lock has no entry for it, and lists them.',
   flags: {
     update: { type: 'boolean', help: 'resolve them again against the mirror and rewrite the lock' },
   },
