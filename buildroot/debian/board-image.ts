@@ -87,7 +87,7 @@ export function planCard(settings: Record<string, string>, chain: string, defaul
   return { sizeMiB, bootSizeMiB, bootloader, dtb, cmdline: settings.KERNEL_CMDLINE ?? '' };
 }
 
-/** Writes boot/, bootloader/ and the card image into `out`. Returns what the manifest records. */
+/** Writes boot/, bootloader/ (the blobs) and the card image into `out`. Returns what the manifest records. */
 export async function writeBoardImage(
   opts: { out: string; arch: ArchInfo; bootMethod: string; chain: string; epoch: number; boot: BoardBoot; card: CardPlan; bootloader?: Bootloader },
   progress: Progress,
@@ -114,18 +114,15 @@ export async function writeBoardImage(
   }
 
   if (bootloader) {
+    // Where each goes on the card is the manifest's board.bootloader (format and install read it there).
     const dir = path.join(out, 'bootloader');
     fs.mkdirSync(dir, { recursive: true });
     bootloader.blobs.forEach((b, i) => fs.copyFileSync(bootloader.files[i]!, path.join(dir, b.file)));
-    fs.writeFileSync(
-      path.join(dir, 'layout.json'),
-      JSON.stringify({ package: `${bootloader.pkg} ${bootloader.version}`, target: bootloader.target, bootStart: bootloader.bootStart, blobs: bootloader.blobs }, null, 2) + '\n',
-    );
   }
 
   const { sizeMiB, bootSizeMiB } = opts.card;
   const card = path.join(out, 'sdcard.img');
   progress.tick(`card image: ${sizeMiB} MiB, boot partition ${bootSizeMiB} MiB, persist the rest`, 0, true);
-  await writeCardImage(card, out, sizeMiB, bootSizeMiB, (line) => progress.tick(`  ${line}`, 0, true));
+  await writeCardImage(card, { imagesDir: out, sizeMiB, bootSizeMiB, config: chain, bootloader }, (line) => progress.tick(`  ${line}`, 0, true));
   return { bootloader: bootloader && { pkg: bootloader.pkg, version: bootloader.version, target: bootloader.target, blobs: bootloader.blobs, bootStart: bootloader.bootStart }, card };
 }

@@ -108,14 +108,15 @@ export function installCommand(missing: HostNeed[]): string {
 
 /**
  * Fails early, before any download, compile or write, when a host tool is missing; else the paths
- * of the programs, by name.
+ * of the programs, by name. `doctorKnows`: whether `skiff doctor --fix` installs these (a build's
+ * tools), else the fix is the apt-get line alone (the card commands').
  */
-export function requireHostTools(needs: HostNeed[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function requireHostTools(needs: HostNeed[], env: NodeJS.ProcessEnv = process.env, doctorKnows = true): Record<string, string> {
   const missing = missingNeeds(needs, env);
   if (missing.length > 0) {
     throw new SkiffError(
       `missing host tools: ${missing.map((m) => `${m.what} (${m.pkg})`).join(', ')}`,
-      `run \`skiff doctor --fix\` as root, or: ${installCommand(missing)}`,
+      doctorKnows ? `run \`skiff doctor --fix\` as root, or: ${installCommand(missing)}` : `install them as root: ${installCommand(missing)}`,
     );
   }
   return Object.fromEntries(needs.filter((n) => n.program).map((n) => [n.program!, findProgram(n.program!, env)!]));
