@@ -4,10 +4,11 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
 import { nodeWasmPath } from './emulator/node-image.ts';
+import { outDir } from './images/paths.ts';
 
 // The playground serves the browser/v86 image built in this workspace (see site/prepare-image.ts).
 export const PLAYGROUND_WORKSPACE = process.env.SKIFF_PLAYGROUND_WORKSPACE || 'playground';
-const imageDir = path.resolve(__dirname, 'images/out', PLAYGROUND_WORKSPACE);
+const imageDir = outDir({ rootDir: path.dirname(fileURLToPath(import.meta.url)), workspace: PLAYGROUND_WORKSPACE });
 const IMAGE_FILES = ['manifest.json', 'bzImage', 'initramfs.cpio.zst', 'seabios.bin', 'vgabios.bin'];
 /** Skiff Core's 9p share: its table and its content-named files, fetched by v86 one by one. */
 const CORE_FILE = /^core\/(fs\.json(\.gz)?|flat\/[0-9a-f]{64}\.zst)$/;

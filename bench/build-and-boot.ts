@@ -14,6 +14,8 @@ import { V86Target } from '../harness/targets/v86.ts';
 import { V86Machine } from '../emulator/machine.ts';
 import { loadImageDir, nodeWasmPath } from '../emulator/node-image.ts';
 import { PROJECT_DIR } from '../buildroot/layers/context.ts';
+import { BOOT_MARKER_LINE, bootMarker } from '../images/boot-marker.ts';
+import { outDir } from '../images/paths.ts';
 
 const quick = process.argv.includes('--quick');
 
@@ -40,7 +42,7 @@ function skiff(args: string[], env: NodeJS.ProcessEnv): number {
   return (Date.now() - t0) / 1000;
 }
 
-const out = (ws: string) => path.join(PROJECT_DIR, 'images/out', ws);
+const out = (workspace: string) => outDir({ rootDir: PROJECT_DIR, workspace });
 const mb = (file: string) => `${(fs.statSync(file).size / 1e6).toFixed(2)} MB`;
 
 console.error('Building browser/v86 ...');
@@ -69,8 +71,8 @@ for (const label of ['blank persist disk (formats it)', 'existing persist disk']
   const t0 = Date.now();
   const machine = new V86Machine({ image: loadImageDir(out('bench')), disk, wasmPath: nodeWasmPath() });
   const con = new Console(machine);
-  const m = await con.waitFor(/SKIFF_READY \S+ ([\d.]+)\r?\n/, 180_000);
-  report(`v86/Node boot to SKIFF_READY, ${label}`, `${((Date.now() - t0) / 1000).toFixed(1)} s wall, ${m[1]} s guest uptime`, '≤ 5 s');
+  const m = bootMarker(await con.waitFor(BOOT_MARKER_LINE, 180_000));
+  report(`v86/Node boot to SKIFF_READY, ${label}`, `${((Date.now() - t0) / 1000).toFixed(1)} s wall, ${m.guestSeconds} s guest uptime`, '≤ 5 s');
   if (label.startsWith('existing')) {
     await con.run('true');
     report('v86 serial round trip of run("true"), median of 20', `${await medianRoundTrip(con)} ms`, '≤ 50 ms');
@@ -88,8 +90,8 @@ for (const label of ['blank persist disk', 'existing persist disk']) {
   const t0 = Date.now();
   const q = new QemuMachine({ imageDir: qemuOut, disk });
   const con = new Console(q);
-  const m = await con.waitFor(/SKIFF_READY \S+ ([\d.]+)\r?\n/, 180_000);
-  report(`QEMU (TCG) boot to SKIFF_READY, ${label}`, `${((Date.now() - t0) / 1000).toFixed(1)} s wall, ${m[1]} s guest uptime`);
+  const m = bootMarker(await con.waitFor(BOOT_MARKER_LINE, 180_000));
+  report(`QEMU (TCG) boot to SKIFF_READY, ${label}`, `${((Date.now() - t0) / 1000).toFixed(1)} s wall, ${m.guestSeconds} s guest uptime`);
   if (label === 'existing persist disk') report('QEMU serial round trip of run("true"), median of 20', `${await medianRoundTrip(con)} ms`);
   await con.run('sync');
   await q.powerOff();

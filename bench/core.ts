@@ -8,6 +8,9 @@ import path from 'node:path';
 import { PROJECT_DIR } from '../buildroot/layers/context.ts';
 import { Console } from '../harness/console.ts';
 import { QemuMachine } from '../harness/qemu.ts';
+import { readManifest } from '../images/manifest.ts';
+import { BOOT_MARKER_LINE } from '../images/boot-marker.ts';
+import { outDir } from '../images/paths.ts';
 
 const rows: [string, string][] = [];
 const report = (what: string, value: string) => {
@@ -21,16 +24,17 @@ const build = spawnSync(process.execPath, [path.join(PROJECT_DIR, 'bin/skiff.js'
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 if (build.status !== 0) throw new Error('building virt/qemu,skiff/core failed');
-const imageDir = path.join(PROJECT_DIR, 'images/out/bench-core');
-const manifest = JSON.parse(fs.readFileSync(path.join(imageDir, 'manifest.json'), 'utf8')) as { core: { file: string; packages: string[] } };
-report('core image (squashfs, xz)', `${(fs.statSync(path.join(imageDir, manifest.core.file)).size / 1e6).toFixed(1)} MB, ${manifest.core.packages.length} Debian packages`);
+const imageDir = outDir({ rootDir: PROJECT_DIR, workspace: 'bench-core' });
+const { core } = readManifest(imageDir);
+if (!core?.file) throw new Error(`${imageDir} ships no core image file`);
+report('core image (squashfs, xz)', `${(fs.statSync(path.join(imageDir, core.file)).size / 1e6).toFixed(1)} MB, ${core.packages.length} Debian packages`);
 report('initramfs with skiff-core and crun (zstd)', `${(fs.statSync(path.join(imageDir, 'initramfs.cpio.zst')).size / 1e6).toFixed(2)} MB`);
 
 const disk = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-core-')), 'persist.img');
 const machine = new QemuMachine({ imageDir, disk, memoryMB: 512 });
 const con = new Console(machine);
 try {
-  await con.waitFor(/SKIFF_READY \S+ [\d.]+\r?\n/, 180_000);
+  await con.waitFor(BOOT_MARKER_LINE, 180_000);
   await con.run('true');
   // An interactive login, timed from the command to bash's prompt in the container.
   const login = async () => {

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { contextFromEnv, PROJECT_DIR } from './layers/context.ts';
 import { boardRows } from './boards.ts';
+import { readManifest } from '../images/manifest.ts';
+import { outDir, outRoot } from '../images/paths.ts';
 
 interface Outcome {
   layer: string;
@@ -45,7 +47,7 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 /** The card image for a board, else kernel plus initramfs: what a user would write or boot. */
 function sizeOf(dir: string): string {
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { board?: { card: string }; outputs: Record<string, { size: number }> };
+  const manifest = readManifest(dir);
   if (manifest.board) {
     const boot = Object.entries(manifest.outputs).filter(([name]) => name.startsWith('boot/')).reduce((n, [, o]) => n + o.size, 0);
     return `card ${mb(manifest.outputs[manifest.board.card]!.size)} (boot files ${mb(boot)})`;
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
     for (const r of rows) process.stdout.write(`${r.offline === 'yes' ? 'build' : 'skip '}  ${r.layer}${r.offline === 'yes' ? '' : `  (${r.offline})`}\n`);
     return;
   }
-  const logDir = path.join(ctx.rootDir, 'images', 'out', 'all-boards-logs');
+  const logDir = path.join(outRoot(ctx.rootDir), 'all-boards-logs');
   fs.mkdirSync(logDir, { recursive: true });
   const outcomes: Outcome[] = rows.filter((r) => r.offline !== 'yes').map((r) => ({ layer: r.layer, arch: r.arch, result: 'skipped', seconds: 0, size: '', note: r.offline }));
   for (const [i, r] of buildable.entries()) {
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
     const code = await build(r.layer, workspace, log);
     const seconds = Math.round((Date.now() - started) / 1000);
     if (code === 0) {
-      outcomes.push({ layer: r.layer, arch: r.arch, result: 'built', seconds, size: sizeOf(path.join(ctx.rootDir, 'images', 'out', workspace)), note: '' });
+      outcomes.push({ layer: r.layer, arch: r.arch, result: 'built', seconds, size: sizeOf(outDir({ rootDir: ctx.rootDir, workspace })), note: '' });
     } else {
       const last = fs.readFileSync(log, 'utf8').trim().split('\n').filter((l) => /error|fix:/.test(l)).slice(-2).join(' / ');
       outcomes.push({ layer: r.layer, arch: r.arch, result: 'failed', seconds, size: '', note: last || `exit ${code}` });
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
   const table = [head, ...outcomes.map((o) => [o.layer, o.arch, o.result, o.seconds ? `${o.seconds} s` : '', o.size, o.note])];
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   process.stdout.write(table.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('')).join('\n') + '\n');
-  fs.writeFileSync(path.join(ctx.rootDir, 'images', 'out', 'all-boards.json'), JSON.stringify(outcomes, null, 2) + '\n');
+  fs.writeFileSync(path.join(outRoot(ctx.rootDir), 'all-boards.json'), JSON.stringify(outcomes, null, 2) + '\n');
   if (outcomes.some((o) => o.result === 'failed')) process.exitCode = 1;
 }
 

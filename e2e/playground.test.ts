@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StaticSite } from '../harness/browser.ts';
 import { PROJECT } from '../test/support/tree.ts';
-import { skiffAsync } from '../test/support/image.ts';
+import { outDirOf, skiffAsync } from '../test/support/image.ts';
 import { buildSite, launch, serveSite, terminalText, typeAndWait } from './support.ts';
 
 let browser: Browser;
@@ -175,7 +175,7 @@ describe('the playground in Chromium', () => {
 
   it('is a harness target: skiff test --target v86-browser runs boot and persist through the page', async () => {
     const report = path.join(artifacts, 'v86-browser');
-    const r = await skiffAsync(['test', '--target', 'v86-browser', '--image', path.join(PROJECT, 'images/out/playground'), '--scenario', 'boot,persist', '--report', report], {});
+    const r = await skiffAsync(['test', '--target', 'v86-browser', '--image', outDirOf('playground'), '--scenario', 'boot,persist', '--report', report], {});
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('2 passed, 0 failed');
     expect(r.stderr).toMatch(/ok {3}v86-browser: persist .* — wrote \S+, read it back after a reboot/);

@@ -1,20 +1,12 @@
+// Type only: the reader (node:fs, zod) stays out of the browser bundle.
+import type { Manifest } from '../images/manifest.ts';
 import { fetchGunzipped } from './gunzip.ts';
 import type { MachineImage } from './machine.ts';
-
-/** The parts of images/out/<workspace>/manifest.json the emulator reads. */
-export interface ImageManifest {
-  skiff: string;
-  chain: string[];
-  kernel: { release: string };
-  outputs: Record<string, { size: number; sha256: string }>;
-  /** Skiff Core: the core image as a 9p share (core/fs.json, files in core/flat/ fetched when first read). */
-  core?: { share?: { fsJson: string; fsJsonGz?: string; flat: string } };
-}
 
 const FILES = { bios: 'seabios.bin', vgaBios: 'vgabios.bin', kernel: 'bzImage', initrd: 'initramfs.cpio.zst' } as const;
 
 /** Identifies an image: states saved for one image are never restored into another. */
-export function imageId(manifest: ImageManifest): string {
+export function imageId(manifest: Manifest): string {
   const parts = Object.values(FILES).map((f) => manifest.outputs[f]?.sha256.slice(0, 16) ?? 'missing');
   // A state holds v86's 9p file table: it belongs to this core image too.
   const share = manifest.core?.share && manifest.outputs[manifest.core.share.fsJson];
@@ -22,10 +14,10 @@ export function imageId(manifest: ImageManifest): string {
 }
 
 /** Fetches a built image over HTTP (the playground's `image/` folder), reporting bytes as they arrive. */
-export async function fetchImage(base: string, onProgress: (loaded: number, total: number) => void): Promise<{ image: MachineImage; manifest: ImageManifest }> {
+export async function fetchImage(base: string, onProgress: (loaded: number, total: number) => void): Promise<{ image: MachineImage; manifest: Manifest }> {
   const res = await fetch(new URL('manifest.json', base));
   if (!res.ok) throw new Error(`cannot load ${new URL('manifest.json', base)}: HTTP ${res.status}`);
-  const manifest = (await res.json()) as ImageManifest;
+  const manifest = (await res.json()) as Manifest;
   const total = Object.values(FILES).reduce((n, f) => n + (manifest.outputs[f]?.size ?? 0), 0);
   let loaded = 0;
   const get = async (name: string): Promise<ArrayBuffer> => {

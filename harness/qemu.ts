@@ -2,11 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { QEMU_SYSTEM } from '../buildroot/debian/arch.ts';
+import { type Manifest, readManifest } from '../images/manifest.ts';
+import { SkiffError } from '../lib/errors.ts';
 import type { SerialPort } from './console.ts';
 
 export interface QemuOptions {
-  /** images/out/<workspace>/ of a virt/qemu build, or of a board whose layer names a QEMU_MACHINE. */
+  /** images/out/<workspace>/ of a build whose layers say how QEMU boots it (QEMU_BINARY: virt/qemu*, orangepi). */
   imageDir: string;
   /** Raw persist disk file, created blank (sparse) when missing; for a board, the copy of its card. */
   disk: string;
@@ -28,35 +29,29 @@ export function freePort(): Promise<number> {
   });
 }
 
-interface BootManifest {
-  arch: string;
-  board?: { card: string; qemuMachine?: string; qemuMemoryMB?: number };
-  core?: { file?: string };
-}
-
 /** Skiff Core: the shipped core image as a read-only disk the guest finds by its serial and imports. */
-function coreDiskArgs(manifest: BootManifest, imageDir: string): string[] {
+function coreDiskArgs(manifest: Manifest, imageDir: string): string[] {
   if (!manifest.core?.file) return [];
   const file = path.join(imageDir, manifest.core.file);
   return ['-drive', `file=${file},if=none,id=core,format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=core,serial=skiffcore'];
 }
 
-/** A virt/qemu image: kernel and initramfs given to QEMU, persist on a virtio disk. */
-function virtArgs(machine: string[], options: QemuOptions, common: string[], fwd: string): string[] {
+/** A QEMU machine image (virt/qemu*): kernel and initramfs given to QEMU, persist on a virtio disk. */
+function virtArgs(manifest: Manifest, options: QemuOptions, fwd: string): string[] {
+  const kernel = ['bzImage', 'Image', 'zImage'].find((k) => manifest.outputs[k]);
+  if (!kernel) throw new SkiffError(`${options.imageDir} has no kernel image (bzImage, Image or zImage) in its manifest's outputs`, 'build the image again: skiff configure compile');
   if (!fs.existsSync(options.disk)) {
     fs.mkdirSync(path.dirname(options.disk), { recursive: true });
     fs.writeFileSync(options.disk, '');
     fs.truncateSync(options.disk, options.diskBytes ?? 256 * 1024 * 1024);
   }
-  const kernel = ['bzImage', 'Image', 'zImage'].find((k) => fs.existsSync(path.join(options.imageDir, k))) ?? 'bzImage';
   return [
-    ...machine,
-    ...common,
     '-kernel', path.join(options.imageDir, kernel),
     '-initrd', path.join(options.imageDir, 'initramfs.cpio.zst'),
     '-drive', `file=${options.disk},if=virtio,format=raw`,
     '-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0',
     '-device', 'virtio-rng-pci',
+    ...coreDiskArgs(manifest, options.imageDir),
   ];
 }
 
@@ -65,14 +60,39 @@ function virtArgs(machine: string[], options: QemuOptions, common: string[], fwd
  * card, its boot ROM runs U-Boot's SPL from the card, and U-Boot loads the boot partition. The
  * card is copied once to `disk`, so the built image stays pristine and persist lives in the copy.
  */
-function boardArgs(manifest: BootManifest, options: QemuOptions, common: string[], fwd: string): string[] {
-  const board = manifest.board!;
-  if (!board.qemuMachine) throw new Error(`${options.imageDir} is a board image without a QEMU model of the board (QEMU_MACHINE in its layer)`);
+function boardArgs(card: string, options: QemuOptions, fwd: string): string[] {
   if (!fs.existsSync(options.disk)) {
     fs.mkdirSync(path.dirname(options.disk), { recursive: true });
-    fs.copyFileSync(path.join(options.imageDir, board.card), options.disk);
+    fs.copyFileSync(path.join(options.imageDir, card), options.disk);
   }
-  return ['-M', board.qemuMachine, ...common, '-drive', `file=${options.disk},if=sd,format=raw`, '-nic', `user${fwd}`];
+  return ['-drive', `file=${options.disk},if=sd,format=raw`, '-nic', `user${fwd}`];
+}
+
+/**
+ * The QEMU command line that boots a built image, from its manifest: the layers' QEMU facts
+ * (binary, machine, CPU, memory), then the card (a board) or kernel, initramfs and disks (a
+ * machine layer). `terminal`: the serial console and QEMU's monitor share this terminal (Ctrl-A X
+ * quits); else the serial console alone on stdio, for the harness.
+ */
+export function qemuCommand(manifest: Manifest, options: QemuOptions & { terminal?: boolean }): { binary: string; args: string[] } {
+  const q = manifest.qemu;
+  if (!q) {
+    throw new SkiffError(
+      `${options.imageDir} holds ${manifest.chain.join(',')} (boots with ${manifest.bootMethod}), which no layer of it says how to boot in QEMU (QEMU_BINARY)`,
+      'build a QEMU machine layer (virt/qemu, virt/qemu_arm64, virt/qemu_armhf, virt/qemu_riscv64) or a board whose layer sets QEMU_BINARY and QEMU_MACHINE; an image built before those keys existed needs building again',
+    );
+  }
+  const fwd = options.sshPort ? `,hostfwd=tcp:127.0.0.1:${options.sshPort}-:22` : '';
+  // A board model may insist on its real memory size (orangepi-pc: exactly 1 GiB).
+  const memoryMB = q.memoryMB ?? options.memoryMB ?? 256;
+  const console = options.terminal ? ['-nographic'] : ['-display', 'none', '-monitor', 'none', '-serial', 'stdio'];
+  const args = [
+    ...(q.machine ? ['-M', q.machine] : []),
+    ...(q.cpu ? ['-cpu', q.cpu] : []),
+    '-m', String(memoryMB), ...console, '-no-reboot',
+    ...(manifest.board ? boardArgs(manifest.board.card, options, fwd) : virtArgs(manifest, options, fwd)),
+  ];
+  return { binary: q.binary, args };
 }
 
 /** QEMU (TCG) running a SkiffOS image: serial console on stdio, user networking bound to 127.0.0.1. */
@@ -82,15 +102,8 @@ export class QemuMachine implements SerialPort {
   readonly exited: Promise<number | null>;
 
   constructor(readonly options: QemuOptions) {
-    const manifest = JSON.parse(fs.readFileSync(path.join(options.imageDir, 'manifest.json'), 'utf8')) as BootManifest;
-    const system = QEMU_SYSTEM[manifest.arch];
-    if (!system) throw new Error(`no QEMU for architecture ${manifest.arch}`);
-    const fwd = options.sshPort ? `,hostfwd=tcp:127.0.0.1:${options.sshPort}-:22` : '';
-    // A board model may insist on its real memory size (orangepi-pc: exactly 1 GiB).
-    const memoryMB = manifest.board?.qemuMemoryMB ?? options.memoryMB ?? 256;
-    const common = ['-m', String(memoryMB), '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot'];
-    const args = manifest.board ? boardArgs(manifest, options, common, fwd) : [...virtArgs(system.machine, options, common, fwd), ...coreDiskArgs(manifest, options.imageDir)];
-    this.child = spawn(system.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const { binary, args } = qemuCommand(readManifest(options.imageDir, 'virt/qemu'), options);
+    this.child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const emit = (d: Buffer) => {
       const chunk = d.toString('latin1');
       for (const l of this.listeners) l(chunk);

@@ -1,3 +1,4 @@
+import { BOOT_MARKER_LINE, bootMarker } from '../images/boot-marker.ts';
 import type { Console } from './console.ts';
 
 export type Capability = 'power-cut' | 'reboot' | 'ssh';
@@ -24,11 +25,9 @@ export interface BootInfo {
   wallMs: number;
 }
 
-export const READY = /SKIFF_READY (\S+) ([\d.]+)\r?\n/;
-
 /** Waits for the boot marker and a working shell on `console`. */
 export async function waitForBoot(console: Console, startedAt: number, timeoutMs = 180_000): Promise<BootInfo> {
-  const m = await console.waitFor(READY, timeoutMs);
+  const m = await console.waitFor(BOOT_MARKER_LINE, timeoutMs);
   await console.run('true', 30_000);
-  return { version: m[1]!, guestSeconds: Number(m[2]), wallMs: Date.now() - startedAt };
+  return { ...bootMarker(m), wallMs: Date.now() - startedAt };
 }

@@ -3,6 +3,7 @@
 // in the lab file can never power a board off; only a checked plan is handed to openTarget().
 import fs from 'node:fs';
 import path from 'node:path';
+import { type Manifest, readManifest } from '../images/manifest.ts';
 import { outDir, type Where } from '../images/paths.ts';
 import { SkiffError } from '../lib/errors.ts';
 import { quoted, shown } from '../lib/printable.ts';
@@ -25,15 +26,7 @@ export interface TestRequest {
   report?: string;
 }
 
-/** The part of an image's manifest.json the harness reads. */
-export interface ImageManifest {
-  bootMethod: string;
-  chain: string[];
-  layers?: { path: string }[];
-  board?: { qemuMachine?: string };
-}
-
-export type TargetPlan = SerialSpec | (EmulatorSpec & { manifest: ImageManifest });
+export type TargetPlan = SerialSpec | (EmulatorSpec & { manifest: Manifest });
 
 export interface TestPlan {
   target: TargetPlan;
@@ -55,7 +48,7 @@ export async function planTest(where: Pick<Where, 'rootDir' | 'workspace'>, req:
   const files: { file: string; from: string }[] = [];
   lab?.scenarios.forEach((file, i) => files.push({ file, from: `${lab.file}: scenarios[${i}]` }));
   if (req.scenarios !== undefined) files.push({ file: path.resolve(req.scenarios), from: '--scenarios' });
-  if (target.kind !== 'serial') for (const file of layerScenarioFiles(where.rootDir, target.manifest.layers ?? [])) files.push({ file, from: 'the image\'s layers' });
+  if (target.kind !== 'serial') for (const file of layerScenarioFiles(where.rootDir, target.manifest.layers)) files.push({ file, from: 'the image\'s layers' });
   const scenarios = await selectScenarios(files, req.scenario);
   return { target, scenarios, report: req.report };
 }
@@ -87,20 +80,12 @@ function emulatorByName(where: Pick<Where, 'rootDir' | 'workspace'>, req: TestRe
 }
 
 /** The manifest of the image in `image`, checked to be an image this emulator boots. */
-function checkImage(kind: EmulatorKind, image: string): ImageManifest {
+function checkImage(kind: EmulatorKind, image: string): Manifest {
   const { bootMethod, build } = EMULATORS[kind];
-  const manifestFile = path.join(image, 'manifest.json');
-  const rebuild = `build one: SKIFF_CONFIG=${build} skiff configure compile (in the workspace whose images/out/ folder this is)`;
-  if (!isFile(manifestFile)) throw new SkiffError(`no image in ${image}`, rebuild);
-  let manifest: ImageManifest;
-  try {
-    manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as ImageManifest;
-  } catch (err) {
-    throw new SkiffError(`${manifestFile} is not an image manifest (${(err as Error).message})`, rebuild);
-  }
-  // A board whose layer names a QEMU model of it boots in QEMU from its card image.
-  const boardInQemu = kind === 'qemu' && Boolean(manifest.board?.qemuMachine);
-  if (manifest.bootMethod !== bootMethod && !boardInQemu) {
+  const manifest = readManifest(image, build);
+  // QEMU boots whatever its layers say how to (QEMU_BINARY): a machine layer, or a board QEMU models.
+  const fits = kind === 'qemu' ? Boolean(manifest.qemu) : manifest.bootMethod === bootMethod;
+  if (!fits) {
     throw new SkiffError(`${image} holds ${manifest.chain.join(',')} (boots with ${manifest.bootMethod}), not an image for --target ${kind}`, `build ${build} in a workspace and pass it: SKIFF_WORKSPACE=<name> skiff test --target ${kind}`);
   }
   return manifest;

@@ -3,13 +3,16 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_DIR } from '../buildroot/layers/context.ts';
+import { MANIFEST_FILE } from '../images/manifest.ts';
+import { outDir } from '../images/paths.ts';
 
 const workspace = process.env.SKIFF_PLAYGROUND_WORKSPACE || 'playground';
 const config = process.env.SKIFF_PLAYGROUND_CONFIG || 'browser/v86,skiff/core';
-const manifest = path.join(PROJECT_DIR, 'images/out', workspace, 'manifest.json');
+const imageDir = outDir({ rootDir: PROJECT_DIR, workspace });
+const manifest = path.join(imageDir, MANIFEST_FILE);
 
 if (fs.existsSync(manifest) && !process.argv.includes('--rebuild')) {
-  console.error(`Using the playground image in images/out/${workspace}/ (npm run image:rebuild builds it again).`);
+  console.error(`Using the playground image in ${path.relative(PROJECT_DIR, imageDir)}/ (npm run image:rebuild builds it again).`);
 } else {
   console.error(`Building the playground image (SKIFF_CONFIG=${config}, workspace ${workspace}); the first build compiles a kernel and takes a few minutes.`);
   const env = { ...process.env, SKIFF_CONFIG: config, SKIFF_WORKSPACE: workspace };

@@ -1,11 +1,13 @@
 // The machine runs here, off the page's thread: v86, the persist disk and its IndexedDB store, saved states.
 import * as Comlink from 'comlink';
-import { fetchImage, type ImageManifest, imageId } from '../emulator/image-loader.ts';
+import { fetchImage, imageId } from '../emulator/image-loader.ts';
 import { V86Machine } from '../emulator/machine.ts';
 import type { MachineImage } from '../emulator/machine.ts';
 import { IndexedDbBackend } from '../emulator/persist/indexeddb-backend.ts';
 import { StateCache } from '../emulator/persist/state-cache.ts';
 import { DiskSync, PersistStore } from '../emulator/persist/store.ts';
+import { BOOT_MARKER_LINE, bootMarker } from '../images/boot-marker.ts';
+import type { Manifest } from '../images/manifest.ts';
 
 export interface SessionEvents {
   output(bytes: Uint8Array): void;
@@ -22,8 +24,6 @@ export interface BootResult {
   image?: { version: string; kernel: string; chain: string[] };
 }
 
-const READY = /SKIFF_READY (\S+) ([\d.]+)/;
-
 /**
  * v86.wasm, gzip-compressed, in the site's own image/ folder (see vite.config.ts), whichever image
  * the page boots: the site's root is where this worker's assets/ folder is (or the worker, in dev).
@@ -36,7 +36,7 @@ class Playground {
   private sync?: DiskSync;
   private disk?: ArrayBuffer;
   private salvage?: ArrayBuffer;
-  private loaded?: { image: MachineImage; manifest: ImageManifest };
+  private loaded?: { image: MachineImage; manifest: Manifest };
   private events?: SessionEvents;
   private readonly states = new StateCache();
   private fastBoot = true;
@@ -104,10 +104,10 @@ class Playground {
     machine.onData((chunk) => {
       events.output(Uint8Array.from(chunk, (c) => c.charCodeAt(0)));
       tail = (tail + chunk).slice(-200);
-      const r = READY.exec(tail);
+      const r = BOOT_MARKER_LINE.exec(tail);
       if (r) {
         tail = '';
-        events.ready({ version: r[1]!, guestSeconds: Number(r[2]), wallMs: performance.now() - started, fast: !!state });
+        events.ready({ ...bootMarker(r), wallMs: performance.now() - started, fast: !!state });
       }
     });
     try {

@@ -38,16 +38,3 @@ export function archInfo(debianArch: string | undefined, layerHint = 'the select
   // The host's own gcc builds x86 kernels for both word sizes; other targets need Debian's cross gcc.
   return { ...rest, crossCompile: hostBuilds ? '' : cross, compilerPackage: hostBuilds ? 'gcc' : crossPackage };
 }
-
-/**
- * The QEMU that boots each architecture's image: binary, machine options (x86: the default pc
- * machine) and Debian package. Shared by `skiff doctor` and the harness.
- */
-export const QEMU_SYSTEM: Record<string, { binary: string; machine: string[]; pkg: string }> = {
-  amd64: { binary: 'qemu-system-x86_64', machine: [], pkg: 'qemu-system-x86' },
-  i386: { binary: 'qemu-system-i386', machine: [], pkg: 'qemu-system-x86' },
-  arm64: { binary: 'qemu-system-aarch64', machine: ['-M', 'virt', '-cpu', 'cortex-a53'], pkg: 'qemu-system-arm' },
-  // highmem=off: a kernel without LPAE cannot reach PCIe windows above 4 GiB.
-  armhf: { binary: 'qemu-system-arm', machine: ['-M', 'virt,highmem=off', '-cpu', 'cortex-a15'], pkg: 'qemu-system-arm' },
-  riscv64: { binary: 'qemu-system-riscv64', machine: ['-M', 'virt'], pkg: 'qemu-system-misc' },
-};

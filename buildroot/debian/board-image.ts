@@ -60,14 +60,12 @@ export interface CardPlan {
   /** The device tree the boot script loads, as under dtbs/ (rockchip/rk3328-rock64.dtb). */
   dtb: string;
   cmdline: string;
-  /** QEMU's model of the board (QEMU_MACHINE) and the memory it insists on (QEMU_MEMORY, MiB). */
-  qemu?: { machine: string; memoryMB?: number };
 }
 
 /**
  * Everything about a board's card that can be checked before the kernel is built: the bootloader
  * layout, the device tree to boot (KERNEL_DTB, else the first of KERNEL_DTBS), the kernel
- * arguments (KERNEL_CMDLINE), the QEMU model, and the card's sizes (CARD_IMAGE_SIZE, a power of
+ * arguments (KERNEL_CMDLINE), and the card image's sizes (CARD_IMAGE_SIZE, a power of
  * two as QEMU's SD card model demands; CARD_BOOT_SIZE).
  */
 export function planCard(settings: Record<string, string>, chain: string, defaultSize = '256M'): CardPlan {
@@ -77,8 +75,6 @@ export function planCard(settings: Record<string, string>, chain: string, defaul
   }
   const dtb = settings.KERNEL_DTB ?? dtbs[0]!;
   if (!dtbs.includes(dtb)) throw new SkiffError(`KERNEL_DTB=${dtb} is not among the device trees the layers build (${dtbs.join(', ')})`, 'add it to KERNEL_DTBS');
-  const memory = settings.QEMU_MEMORY;
-  if (memory !== undefined && !/^[1-9]\d*$/.test(memory)) throw new SkiffError(`QEMU_MEMORY=${memory} is not a whole number of MiB`, 'e.g. QEMU_MEMORY=1024');
   const sizeMiB = parseSize(settings.CARD_IMAGE_SIZE ?? defaultSize, 'CARD_IMAGE_SIZE') / MiB;
   if (!Number.isInteger(sizeMiB) || (sizeMiB & (sizeMiB - 1)) !== 0) {
     throw new SkiffError(`CARD_IMAGE_SIZE=${settings.CARD_IMAGE_SIZE} is not a power of two MiB`, 'QEMU\'s SD card model takes only power-of-two sizes: e.g. 256M, 512M, 1024M');
@@ -88,11 +84,10 @@ export function planCard(settings: Record<string, string>, chain: string, defaul
   if (!Number.isInteger(bootSizeMiB) || bootSizeMiB < 8 || (bootloader?.bootStart ?? MiB) + (bootSizeMiB + 16) * MiB > sizeMiB * MiB) {
     throw new SkiffError(`CARD_BOOT_SIZE=${settings.CARD_BOOT_SIZE ?? '64M'} does not fit a ${sizeMiB} MiB card with 16 MiB of persist`, 'make CARD_BOOT_SIZE smaller or CARD_IMAGE_SIZE larger');
   }
-  const qemu = settings.QEMU_MACHINE ? { machine: settings.QEMU_MACHINE, ...(memory ? { memoryMB: Number(memory) } : {}) } : undefined;
-  return { sizeMiB, bootSizeMiB, bootloader, dtb, cmdline: settings.KERNEL_CMDLINE ?? '', qemu };
+  return { sizeMiB, bootSizeMiB, bootloader, dtb, cmdline: settings.KERNEL_CMDLINE ?? '' };
 }
 
-/** Writes boot/, bootloader/ and the card image into `out`. Returns what the manifest records. */
+/** Writes boot/, bootloader/ (the blobs) and the card image into `out`. Returns what the manifest records. */
 export async function writeBoardImage(
   opts: { out: string; arch: ArchInfo; bootMethod: string; chain: string; epoch: number; boot: BoardBoot; card: CardPlan; bootloader?: Bootloader },
   progress: Progress,
@@ -119,18 +114,15 @@ export async function writeBoardImage(
   }
 
   if (bootloader) {
+    // Where each goes on the card is the manifest's board.bootloader (format and install read it there).
     const dir = path.join(out, 'bootloader');
     fs.mkdirSync(dir, { recursive: true });
     bootloader.blobs.forEach((b, i) => fs.copyFileSync(bootloader.files[i]!, path.join(dir, b.file)));
-    fs.writeFileSync(
-      path.join(dir, 'layout.json'),
-      JSON.stringify({ package: `${bootloader.pkg} ${bootloader.version}`, target: bootloader.target, bootStart: bootloader.bootStart, blobs: bootloader.blobs }, null, 2) + '\n',
-    );
   }
 
   const { sizeMiB, bootSizeMiB } = opts.card;
   const card = path.join(out, 'sdcard.img');
   progress.tick(`card image: ${sizeMiB} MiB, boot partition ${bootSizeMiB} MiB, persist the rest`, 0, true);
-  await writeCardImage(card, out, sizeMiB, bootSizeMiB, (line) => progress.tick(`  ${line}`, 0, true));
+  await writeCardImage(card, { imagesDir: out, sizeMiB, bootSizeMiB, config: chain, bootloader }, (line) => progress.tick(`  ${line}`, 0, true));
   return { bootloader: bootloader && { pkg: bootloader.pkg, version: bootloader.version, target: bootloader.target, blobs: bootloader.blobs, bootStart: bootloader.bootStart }, card };
 }

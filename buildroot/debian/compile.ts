@@ -4,19 +4,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Context, PROJECT_DIR, workspaceDir } from '../layers/context.ts';
 import { SkiffError } from '../../lib/errors.ts';
-import { unquote } from '../layers/fragments.ts';
 import { applyOverlays } from '../layers/overlay.ts';
 import type { Resolution } from '../layers/workspace.ts';
 import { workspaceEnv } from '../layers/commands.ts';
-import { type LockedPackage, TargetApt, fetchPackages, sha256File } from './apt.ts';
+import { TargetApt, fetchPackages, sha256File } from './apt.ts';
 import { type ArchInfo, archInfo } from './arch.ts';
 import { packCpio } from './cpio.ts';
 import { hostNeeds, requireHostTools } from './doctor.ts';
+import { debianSettings, qemuFacts } from './board-facts.ts';
 import { BOARD_BOOT_METHODS, type CardPlan, planCard, writeBoardImage } from './board-image.ts';
 import { fetchBootloader } from './bootloader.ts';
 import { buildCoreManager, buildCoreRootfs, checkCoreRequest, CORE_RUNTIME_PACKAGES, type CoreImage, type CoreRequest, writeShare } from './core.ts';
 import { buildKernel, type KernelBuild } from './kernel.ts';
 import { lockKey, readLock, updateLock } from './lock.ts';
+import type { Manifest, QemuFacts } from '../../images/manifest.ts';
 import { outDir } from '../../images/paths.ts';
 import { Progress } from './progress.ts';
 import { run } from './run.ts';
@@ -29,6 +30,8 @@ export interface BuildPlan {
   bootMethod: string;
   /** U-Boot boards: the card and its bootloader, checked before anything is built. */
   card?: CardPlan;
+  /** How QEMU boots the image (QEMU_* keys), for the harness and `skiff cmd virt/qemu/run`. */
+  qemu?: QemuFacts;
   /** Skiff Core: the core image a layer asks for (skiff/core sets SKIFF_CORE=yes). */
   core?: CoreRequest;
   defconfig: string;
@@ -39,7 +42,7 @@ export interface BuildPlan {
 
 /** Reads what the debian backend needs from the merged `debian/config` of the stack. */
 export function planBuild(r: Resolution): BuildPlan {
-  const settings = Object.fromEntries([...r.configuration.configs.debian.final.values()].map((s) => [s.symbol, unquote(s.value) ?? '']));
+  const settings = debianSettings(r);
   const chain = r.chain.join(',');
   const arch = archInfo(settings.ARCH, chain);
   if (settings.OFFLINE === 'no') {
@@ -60,6 +63,7 @@ export function planBuild(r: Resolution): BuildPlan {
     bootMethod,
     // With Skiff Core the card carries the core image on persist, finished there on first use: room for both.
     card: BOARD_BOOT_METHODS.has(bootMethod) ? planCard(settings, chain, settings.SKIFF_CORE === 'yes' ? '1024M' : undefined) : undefined,
+    qemu: qemuFacts(settings, chain),
     core: planCore(settings, chain, arch),
     defconfig: settings.KERNEL_DEFCONFIG!,
     image: settings.KERNEL_IMAGE!,
@@ -83,7 +87,7 @@ function planCore(settings: Record<string, string>, chain: string, arch: ArchInf
 }
 
 /** The host tools building this plan takes. */
-export const planNeeds = (plan: BuildPlan) => hostNeeds(plan.arch, plan.bootMethod, { squashfs: plan.settings.ROOTFS_SQUASHFS === 'yes', core: !!plan.core });
+export const planNeeds = (plan: BuildPlan) => hostNeeds(plan.arch, plan.bootMethod, { squashfs: plan.settings.ROOTFS_SQUASHFS === 'yes', core: !!plan.core, qemu: plan.qemu });
 
 export function sourceDateEpoch(ctx: Context): number {
   if (ctx.env.SOURCE_DATE_EPOCH) return Number(ctx.env.SOURCE_DATE_EPOCH);
@@ -124,33 +128,6 @@ export async function lockedPackages(ctx: Context, r: Resolution, plan: BuildPla
   }
   const debs = await fetchPackages(ctx, debianSources(ctx.env, suite), entry.packages, progress);
   return { packages: entry.packages, debs, requested, warnings };
-}
-
-export interface Manifest {
-  skiff: string;
-  backend: 'debian';
-  sourceDateEpoch: number;
-  chain: string[];
-  arch: string;
-  bootMethod: string;
-  layers: { id: string; role: string; path: string; files: Record<string, string> }[];
-  kernel: { release: string; source: string; sourceVersion: string; defconfig: string; configSha256: string; dropped: string[] };
-  packages: (Pick<LockedPackage, 'name' | 'version' | 'sha256'> & { arch: string })[];
-  hostFiles: Record<string, string>;
-  /** Boards: the card image, the bootloader taken from Debian, and the QEMU machine that emulates the board, if any. */
-  board?: {
-    card: string;
-    bootloader?: { pkg: string; version: string; target: string; blobs: { file: string; offset: number }[]; bootStart: number };
-    qemuMachine?: string;
-    qemuMemoryMB?: number;
-  };
-  /**
-   * Skiff Core: the core image shipped in core/ (a squashfs `file`, or for v86 a 9p `share`:
-   * core/fs.json and the files in core/flat/, which `outputs` leaves out) and its Debian packages.
-   */
-  core?: { image: string; packages: string[]; file?: string; finishedOnDevice?: boolean; share?: { fsJson: string; fsJsonGz: string; flat: string; files: number; bytes: number } };
-  outputs: Record<string, { size: number; sha256: string }>;
-  warnings: string[];
 }
 
 /** Every file of a layer (fragments, overlays, hooks) with its sha256, so a manifest pins the inputs. */
@@ -310,8 +287,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
       { out: tmp, arch: plan.arch, bootMethod: plan.bootMethod, chain: r.chain.join(','), epoch, boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs, dtbs }, card: plan.card, bootloader },
       progress,
     );
-    const { qemu } = plan.card;
-    board = { card: path.basename(written.card), bootloader: written.bootloader, qemuMachine: qemu?.machine, ...(qemu?.memoryMB ? { qemuMemoryMB: qemu.memoryMB } : {}) };
+    board = { card: path.basename(written.card), ...(written.bootloader ? { bootloader: written.bootloader } : {}) };
   } else {
     fs.copyFileSync(kernel.image, path.join(tmp, plan.image));
     for (const d of dtbs) {
@@ -349,6 +325,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     },
     packages: pkgs.packages.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, arch: plan.arch.debian })),
     hostFiles,
+    ...(plan.qemu ? { qemu: plan.qemu } : {}),
     ...(board ? { board } : {}),
     ...(core ? { core: coreManifest(core.image) } : {}),
     outputs,
@@ -360,7 +337,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   if (fs.existsSync(final)) fs.renameSync(final, old);
   fs.renameSync(tmp, final);
   fs.rmSync(old, { recursive: true, force: true });
-  progress.done(`images/out/${ctx.workspace}/: ${Object.keys(outputs).join(', ')}, manifest.json (total ${progress.elapsed()})`);
+  progress.done(`${path.relative(ctx.rootDir, final)}/: ${Object.keys(outputs).join(', ')}, manifest.json (total ${progress.elapsed()})`);
   return manifest;
 }
 

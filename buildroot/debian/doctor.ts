@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../../lib/errors.ts';
-import { type ArchInfo, QEMU_SYSTEM } from './arch.ts';
+import type { QemuFacts } from '../../images/manifest.ts';
+import type { ArchInfo } from './arch.ts';
 import { run } from './run.ts';
 
 /** A host tool the build needs: a program on PATH or a file, and the Debian package that provides it. */
@@ -32,8 +33,36 @@ const BASE: HostNeed[] = [
   { what: 'zstd', program: 'zstd', pkg: 'zstd' },
 ];
 
+/** Debian's package of each QEMU system emulator a layer may name in QEMU_BINARY. */
+const QEMU_PACKAGES: Record<string, string> = {
+  'qemu-system-x86_64': 'qemu-system-x86',
+  'qemu-system-i386': 'qemu-system-x86',
+  'qemu-system-aarch64': 'qemu-system-arm',
+  'qemu-system-arm': 'qemu-system-arm',
+  'qemu-system-riscv64': 'qemu-system-misc',
+};
+
+/** The QEMU a stack's QEMU_BINARY names, as a host need. */
+export function qemuNeed(qemu: Pick<QemuFacts, 'binary'>): HostNeed {
+  return { what: `QEMU (${qemu.binary})`, program: qemu.binary, pkg: QEMU_PACKAGES[qemu.binary] ?? 'qemu-system' };
+}
+
+/** What the board `format` and `install` commands run: partition table, FAT, ext4. */
+export const CARD_NEEDS: Record<'format' | 'install', HostNeed[]> = {
+  format: [
+    { what: 'sfdisk', program: 'sfdisk', pkg: 'fdisk' },
+    { what: 'mformat', program: 'mformat', pkg: 'mtools' },
+    { what: 'mcopy', program: 'mcopy', pkg: 'mtools' },
+    { what: 'mke2fs', program: 'mke2fs', pkg: 'e2fsprogs' },
+  ],
+  install: [
+    { what: 'sfdisk', program: 'sfdisk', pkg: 'fdisk' },
+    { what: 'mcopy', program: 'mcopy', pkg: 'mtools' },
+  ],
+};
+
 /** What building (and booting, for the emulator targets) the given architecture and boot method needs. */
-export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squashfs?: boolean; core?: boolean } = {}): HostNeed[] {
+export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squashfs?: boolean; core?: boolean; qemu?: QemuFacts } = {}): HostNeed[] {
   const needs = [...BASE];
   if (extras.squashfs || extras.core) needs.push({ what: 'mksquashfs', program: 'mksquashfs', pkg: 'squashfs-tools' });
   if (extras.core) {
@@ -48,39 +77,49 @@ export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squash
   if (bootMethod === 'v86') needs.push({ what: 'SeaBIOS for v86', file: '/usr/share/seabios/bios.bin', pkg: 'seabios' });
   if (bootMethod?.startsWith('uboot-')) {
     // The card image: a U-Boot script, the partition table and the two file systems.
-    needs.push(
-      { what: 'mkimage', program: 'mkimage', pkg: 'u-boot-tools' },
-      { what: 'sfdisk', file: '/usr/sbin/sfdisk', pkg: 'fdisk' },
-      { what: 'mtools (mformat, mcopy)', program: 'mcopy', pkg: 'mtools' },
-    );
+    needs.push({ what: 'mkimage', program: 'mkimage', pkg: 'u-boot-tools' }, ...CARD_NEEDS.format.filter((n) => n.program !== 'mke2fs'));
   }
-  if (bootMethod === 'qemu') {
-    const q = QEMU_SYSTEM[arch?.debian ?? 'amd64'] ?? QEMU_SYSTEM.amd64!;
-    needs.push({ what: `QEMU for ${arch?.debian ?? 'amd64'}`, program: q.binary, pkg: q.pkg });
-  }
+  // The image of a QEMU machine layer is booted in the tests right after the build.
+  if (bootMethod === 'qemu' && extras.qemu) needs.push(qemuNeed(extras.qemu));
   return needs;
 }
 
-function onPath(program: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((d) => d && fs.existsSync(path.join(d, program)));
+/** A program's path: on PATH, else in sbin (not on a normal user's PATH, yet sfdisk and mke2fs live there). */
+export function findProgram(program: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const d of [...(env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/sbin']) {
+    const p = path.join(d, program);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // next folder
+    }
+  }
+  return undefined;
 }
 
-export function missingNeeds(needs: HostNeed[]): HostNeed[] {
-  return needs.filter((n) => (n.program ? !onPath(n.program) : !fs.existsSync(n.file!)));
+export function missingNeeds(needs: HostNeed[], env: NodeJS.ProcessEnv = process.env): HostNeed[] {
+  return needs.filter((n) => (n.program ? !findProgram(n.program, env) : !fs.existsSync(n.file!)));
 }
 
 export function installCommand(missing: HostNeed[]): string {
   return `apt-get install -y --no-install-recommends ${[...new Set(missing.map((m) => m.pkg))].join(' ')}`;
 }
 
-/** Fails early, before any download or compile, when a host tool is missing. */
-export function requireHostTools(needs: HostNeed[]): void {
-  const missing = missingNeeds(needs);
-  if (missing.length === 0) return;
-  throw new SkiffError(
-    `missing host tools: ${missing.map((m) => `${m.what} (${m.pkg})`).join(', ')}`,
-    `run \`skiff doctor --fix\` as root, or: ${installCommand(missing)}`,
-  );
+/**
+ * Fails early, before any download, compile or write, when a host tool is missing; else the paths
+ * of the programs, by name. `doctorKnows`: whether `skiff doctor --fix` installs these (a build's
+ * tools), else the fix is the apt-get line alone (the card commands').
+ */
+export function requireHostTools(needs: HostNeed[], env: NodeJS.ProcessEnv = process.env, doctorKnows = true): Record<string, string> {
+  const missing = missingNeeds(needs, env);
+  if (missing.length > 0) {
+    throw new SkiffError(
+      `missing host tools: ${missing.map((m) => `${m.what} (${m.pkg})`).join(', ')}`,
+      doctorKnows ? `run \`skiff doctor --fix\` as root, or: ${installCommand(missing)}` : `install them as root: ${installCommand(missing)}`,
+    );
+  }
+  return Object.fromEntries(needs.filter((n) => n.program).map((n) => [n.program!, findProgram(n.program!, env)!]));
 }
 
 export async function fixHostTools(missing: HostNeed[], log: (l: string) => void): Promise<void> {

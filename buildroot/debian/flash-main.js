@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Entry for the board layers' `format` and `install` commands: buildroot/debian/flash.ts run through tsx, like bin/skiff.js.
+// Entry for the board layers' `format` and `install` commands: flash-main.ts run through tsx, like bin/skiff.js.
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('./flash.ts');
+const { main } = await import('./flash-main.ts');
 process.exitCode = await main(process.argv.slice(2));

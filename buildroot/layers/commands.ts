@@ -6,6 +6,7 @@ import { SkiffError } from '../../lib/errors.ts';
 import { printable, quoted, shown } from '../../lib/printable.ts';
 import { layerPathVariable } from './names.ts';
 import { CONFIG_DIR, type Resolution } from './workspace.ts';
+import { outDir } from '../../images/paths.ts';
 
 /** The environment SkiffOS gives extension commands and hooks. */
 export function workspaceEnv(ctx: Context, r: Resolution, layerDir?: string): NodeJS.ProcessEnv {
@@ -14,11 +15,11 @@ export function workspaceEnv(ctx: Context, r: Resolution, layerDir?: string): No
     SKIFF_WORKSPACE: ctx.workspace,
     SKIFF_CONFIG: r.chain.join(','),
     SKIFF_ROOT_DIR: ctx.rootDir,
-    // The code (images/flash-main.js, node_modules), which a moved SKIFF_ROOT_DIR does not hold.
+    // The code (buildroot/debian/flash-main.js, harness/qemu-run.js, node_modules), which a moved SKIFF_ROOT_DIR does not hold.
     SKIFF_PROJECT_DIR: PROJECT_DIR,
     SKIFF_WORKSPACE_DIR: workspaceDir(ctx),
     SKIFF_FINAL_CONFIG_DIR: path.join(workspaceDir(ctx), CONFIG_DIR),
-    SKIFF_IMAGES_DIR: path.join(ctx.rootDir, 'images', 'out', ctx.workspace),
+    SKIFF_IMAGES_DIR: outDir(ctx),
   };
   for (const layer of r.configuration.stack) {
     if (layer.role === 'chain' || layer.role === 'pre' || layer.role === 'post') env[layerPathVariable(layer.id)] = layer.dir;

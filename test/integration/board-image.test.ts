@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { QemuTarget } from '../../harness/targets/qemu.ts';
 import { buildImage, outDirOf, skiffAsync } from '../support/image.ts';
 import { PROJECT, tempDir } from '../support/tree.ts';
+import { readManifest } from '../../images/manifest.ts';
 
 const MiB = 1024 * 1024;
 const MT = { ...process.env, MTOOLS_SKIP_CHECK: '1', MTOOLSRC: '/dev/null' };
@@ -59,18 +60,11 @@ function installCard(work: string, workspace: string): string {
   return r.stderr;
 }
 
-interface Manifest {
-  arch: string;
-  bootMethod: string;
-  board: { card: string; qemuMachine?: string; bootloader: { pkg: string; version: string; target: string; blobs: { file: string; offset: number }[]; bootStart: number } };
-  outputs: Record<string, { size: number }>;
-}
-const manifestOf = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
 
 /** The card's layout as the test expects every board's: boot (FAT, bootable) after the bootloader, then persist (ext4). */
 function checkCard(dir: string, bootStart: number) {
-  const m = manifestOf(dir);
-  const card = path.join(dir, m.board.card);
+  const m = readManifest(dir);
+  const card = path.join(dir, m.board!.card);
   const parts = partitions(card);
   expect(parts).toHaveLength(2);
   expect(parts[0]).toMatchObject({ start: bootStart / 512, type: 'e', bootable: true });
@@ -79,7 +73,7 @@ function checkCard(dir: string, bootStart: number) {
   expect(ext4Label(card, parts[1]!.start * 512)).toBe('persist');
   expect(sh('e2fsck', ['-fn', `${card}?offset=${parts[1]!.start * 512}`]).status).toBe(0);
   // Each blob sits at its offset byte for byte, and is the file Debian's package ships.
-  for (const b of m.board.bootloader.blobs) {
+  for (const b of m.board!.bootloader!.blobs) {
     const shipped = fs.readFileSync(path.join(dir, 'bootloader', b.file));
     expect(hash(readAt(card, b.offset, shipped.length)), b.file).toBe(hash(shipped));
   }
@@ -97,8 +91,8 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
   it('builds a card: U-Boot SPL 8 KiB in, FAT boot with zImage, the dtb and boot.scr, ext4 persist', async () => {
     dir = await buildImage('orangepi/zero', workspace);
     const { m, card, bootAt } = checkCard(dir, 1 * MiB);
-    expect(m).toMatchObject({ arch: 'armhf', bootMethod: 'uboot-script', board: { card: 'sdcard.img', qemuMachine: 'orangepi-pc' } });
-    expect(m.board.bootloader).toMatchObject({ pkg: 'u-boot-sunxi', target: 'orangepi_zero', blobs: [{ file: 'u-boot-sunxi-with-spl.bin', offset: 8192 }] });
+    expect(m).toMatchObject({ arch: 'armhf', bootMethod: 'uboot-script', board: { card: 'sdcard.img' }, qemu: { binary: 'qemu-system-arm', machine: 'orangepi-pc', memoryMB: 1024 } });
+    expect(m.board!.bootloader).toMatchObject({ pkg: 'u-boot-sunxi', target: 'orangepi_zero', blobs: [{ file: 'u-boot-sunxi-with-spl.bin', offset: 8192 }] });
     // The Allwinner boot ROM looks for the eGON.BT0 header at 8 KiB.
     expect(readAt(card, 8192 + 4, 8).toString('latin1')).toBe('eGON.BT0');
     expect(fs.statSync(card).size).toBe(256 * MiB);
@@ -162,9 +156,9 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
 describe.skipIf(process.getuid?.() !== 0)('orangepi/zero,skiff/core: the core image on the card', () => {
   it('puts a debootstrap --foreign armhf core image on persist, as if imported, for the board to finish', async () => {
     const dir = await buildImage('orangepi/zero,skiff/core', 'test-board-orangepi-core');
-    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    const m = readManifest(dir);
     expect(m.core).toMatchObject({ image: 'skiffos/skiff-core-debian:bookworm', finishedOnDevice: true });
-    expect(m.core.packages.some((p: string) => /^bash \d/.test(p))).toBe(true);
+    expect(m.core?.packages.some((p) => /^bash \d/.test(p))).toBe(true);
     const card = path.join(dir, 'sdcard.img');
     // Room for the image and for finishing it: a 1 GiB card when no layer says otherwise.
     expect(fs.statSync(card).size).toBe(1024 * MiB);
@@ -241,7 +235,7 @@ describe('pine64/rock64: an arm64 board card (Rockchip layout, extlinux)', () =>
     const dir = await buildImage('pine64/rock64,test/small_kernel', 'test-board-rock64', { SKIFF_EXTRA_CONFIGS_PATH: layers });
     const { m, card, bootAt } = checkCard(dir, 16 * MiB);
     expect(m).toMatchObject({ arch: 'arm64', bootMethod: 'uboot-extlinux' });
-    expect(m.board.bootloader).toMatchObject({
+    expect(m.board!.bootloader).toMatchObject({
       pkg: 'u-boot-rockchip',
       target: 'rock64-rk3328',
       blobs: [

@@ -6,6 +6,8 @@ import { freePort, QemuMachine } from '../../harness/qemu.ts';
 import { sshExec, testKeyPair } from '../../harness/ssh.ts';
 import { buildImage, skiffAsync } from '../support/image.ts';
 import { tempDir } from '../support/tree.ts';
+import { BOOT_MARKER_LINE } from '../../images/boot-marker.ts';
+import { readManifest } from '../../images/manifest.ts';
 
 // Skiff Core on virt/qemu: the manager, crun and the Debian core image built offline, booted in QEMU.
 let imageDir = '';
@@ -23,7 +25,7 @@ async function boot(disk: string, dir = imageDir, diskBytes?: number, sshPort?: 
   const machine = new QemuMachine({ imageDir: dir, disk, memoryMB: 512, diskBytes, sshPort });
   machines.push(machine);
   const console = new Console(machine);
-  await console.waitFor(/SKIFF_READY \S+ [\d.]+\r?\n/, 180_000);
+  await console.waitFor(BOOT_MARKER_LINE, 180_000);
   await console.run('true');
   return { machine, console };
 }
@@ -54,11 +56,11 @@ async function interactiveLogin(console: Console, also: string, promptMs: number
 // debootstrap chroots: the core image builds as root only (CI is root; the build says so otherwise).
 describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
   it('ships the manager, crun and the Debian core image', () => {
-    const manifest = JSON.parse(fs.readFileSync(path.join(imageDir, 'manifest.json'), 'utf8'));
-    expect(manifest.core.image).toBe(IMAGE);
-    expect(fs.statSync(path.join(imageDir, manifest.core.file)).size).toBeGreaterThan(10e6);
-    expect(manifest.core.packages.some((p: string) => p.startsWith('bash '))).toBe(true);
-    expect(manifest.packages.map((p: { name: string }) => p.name)).toContain('crun');
+    const manifest = readManifest(imageDir);
+    expect(manifest.core?.image).toBe(IMAGE);
+    expect(fs.statSync(path.join(imageDir, manifest.core!.file!)).size).toBeGreaterThan(10e6);
+    expect(manifest.core?.packages.some((p) => p.startsWith('bash '))).toBe(true);
+    expect(manifest.packages.map((p) => p.name)).toContain('crun');
   });
 
   it('drops core into Debian, with a real TTY, and keeps its home across a reboot', async () => {
@@ -177,7 +179,7 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
       const machine = new QemuMachine({ imageDir: dir, disk, memoryMB: 1024 });
       machines.push(machine);
       const console = new Console(machine);
-      await console.waitFor(/SKIFF_READY \S+ [\d.]+\r?\n/, 180_000);
+      await console.waitFor(BOOT_MARKER_LINE, 180_000);
       await console.run('true');
       return { machine, console };
     };
@@ -209,9 +211,9 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     fs.mkdirSync(path.join(layers, 'test/core_on_device/debian'), { recursive: true });
     fs.writeFileSync(path.join(layers, 'test/core_on_device/debian/config'), 'CORE_ROOTFS_ON_DEVICE=yes\n');
     const dir = await buildImage('virt/qemu,skiff/core,test/core_on_device', 'test-core-on-device', { SKIFF_EXTRA_CONFIGS_PATH: layers });
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-    expect(manifest.core.finishedOnDevice).toBe(true);
-    expect(manifest.core.packages.some((p: string) => /^bash \d/.test(p))).toBe(true);
+    const manifest = readManifest(dir);
+    expect(manifest.core?.finishedOnDevice).toBe(true);
+    expect(manifest.core?.packages.some((p) => /^bash \d/.test(p))).toBe(true);
 
     const disk = path.join(tempDir(), 'persist.img');
     const m = await boot(disk, dir, 1024 * 1024 * 1024);

@@ -3,6 +3,7 @@ import { Console } from '../../harness/console.ts';
 import { V86Machine } from '../../emulator/machine.ts';
 import { loadImageDir, nodeWasmPath } from '../../emulator/node-image.ts';
 import { buildImage } from '../support/image.ts';
+import { BOOT_MARKER_LINE } from '../../images/boot-marker.ts';
 
 let imageDir = '';
 const machines: V86Machine[] = [];
@@ -25,7 +26,7 @@ describe('the emulator API (v86 in Node)', () => {
   it('reports where the guest writes on the persist disk', async () => {
     const writes: [number, number][] = [];
     const { console } = start(new ArrayBuffer(64 << 20), { onDiskWrite: (s, l) => writes.push([s, l]) });
-    await console.waitFor(/SKIFF_READY/, 120_000);
+    await console.waitFor(BOOT_MARKER_LINE, 120_000);
     await console.run('true');
     writes.length = 0;
     await console.run('dd if=/dev/zero of=/mnt/persist/blob bs=1k count=300 2>/dev/null; sync');
@@ -41,7 +42,7 @@ describe('the emulator API (v86 in Node)', () => {
         state = await m.saveState();
       },
     });
-    await first.console.waitFor(/SKIFF_READY/, 120_000);
+    await first.console.waitFor(BOOT_MARKER_LINE, 120_000);
     expect(state).toBeDefined();
     // The disk is not inside the state: it stays small.
     expect(state!.byteLength).toBeLessThan(disk.byteLength);
@@ -51,14 +52,14 @@ describe('the emulator API (v86 in Node)', () => {
     const t0 = Date.now();
     const second = start(disk, { state });
     await second.machine.started;
-    await second.console.waitFor(/SKIFF_READY/, 60_000);
+    await second.console.waitFor(BOOT_MARKER_LINE, 60_000);
     const restoredIn = Date.now() - t0;
     expect((await second.console.run('cat /mnt/persist/one')).output.trim()).toBe('one');
     expect((await second.console.run('echo two > /mnt/persist/two && sync')).status).toBe(0);
     await second.machine.powerOff();
 
     const third = start(disk, { state });
-    await third.console.waitFor(/SKIFF_READY/, 60_000);
+    await third.console.waitFor(BOOT_MARKER_LINE, 60_000);
     expect((await third.console.run('cat /mnt/persist/one /mnt/persist/two')).output.trim()).toBe('one\ntwo');
     expect(restoredIn).toBeLessThan(30_000);
   }, 300_000);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, skiffAsync } from '../support/image.ts';
 import { tempDir } from '../support/tree.ts';
+import { BOOT_MARKER } from '../../images/boot-marker.ts';
 
 describe('skiff test', () => {
   beforeAll(async () => {
@@ -23,7 +24,7 @@ describe('skiff test', () => {
     expect(xml).toContain(`failures="0"`);
     const md = fs.readFileSync(path.join(report, 'report.md'), 'utf8');
     expect(md).toContain(`| ${target} | power-loss | passed |`);
-    expect(md).toContain('SKIFF_READY');
+    expect(md).toContain(BOOT_MARKER);
   }, 10 * 60_000);
 
   it('refuses an image built for another target, saying which one to build', async () => {

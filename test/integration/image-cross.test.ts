@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { QemuTarget } from '../../harness/targets/qemu.ts';
 import { buildImage, skiffAsync } from '../support/image.ts';
 import { tempDir } from '../support/tree.ts';
+import { readManifest } from '../../images/manifest.ts';
 
 // The same userland and runtime, cross-compiled: a kernel from linux-source-6.1 built with
 // Debian's cross gcc, Debian packages of the target architecture, booted in QEMU's virt machine.
@@ -15,6 +16,7 @@ const MACHINES = [
     // The arm64 Image header carries the magic "ARM\x64" at offset 56.
     isKernel: (k: Buffer) => k.subarray(56, 60).toString('latin1') === 'ARM\x64',
     machine: 'aarch64',
+    qemuBinary: 'qemu-system-aarch64',
   },
   {
     layer: 'virt/qemu_armhf',
@@ -23,10 +25,11 @@ const MACHINES = [
     // A 32-bit arm zImage carries 0x016f2818 at offset 0x24.
     isKernel: (k: Buffer) => k.readUInt32LE(0x24) === 0x016f2818,
     machine: 'armv7l',
+    qemuBinary: 'qemu-system-arm',
   },
 ];
 
-describe.each(MACHINES)('$layer: a cross-compiled $arch image', ({ layer, arch, kernel, isKernel, machine }) => {
+describe.each(MACHINES)('$layer: a cross-compiled $arch image', ({ layer, arch, kernel, isKernel, machine, qemuBinary }) => {
   const workspace = `test-${layer.replace('/', '-').replace('_', '-')}`;
   let imageDir = '';
   let target: QemuTarget | undefined;
@@ -37,8 +40,8 @@ describe.each(MACHINES)('$layer: a cross-compiled $arch image', ({ layer, arch, 
 
   it(`builds the ${arch} ${kernel} and says so in its manifest`, async () => {
     imageDir = await buildImage(layer, workspace);
-    const manifest = JSON.parse(fs.readFileSync(path.join(imageDir, 'manifest.json'), 'utf8')) as { arch: string; bootMethod: string };
-    expect(manifest).toMatchObject({ arch, bootMethod: 'qemu' });
+    const manifest = readManifest(imageDir);
+    expect(manifest).toMatchObject({ arch, bootMethod: 'qemu', qemu: { binary: qemuBinary } });
     expect(isKernel(fs.readFileSync(path.join(imageDir, kernel)))).toBe(true);
   }, 30 * 60_000);
 

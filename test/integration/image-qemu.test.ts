@@ -6,6 +6,7 @@ import { freePort, QemuMachine } from '../../harness/qemu.ts';
 import { testKeyPair } from '../../harness/ssh.ts';
 import { buildImage } from '../support/image.ts';
 import { tempDir } from '../support/tree.ts';
+import { BOOT_MARKER_LINE } from '../../images/boot-marker.ts';
 
 let imageDir = '';
 const machines: QemuMachine[] = [];
@@ -22,7 +23,7 @@ async function boot(disk: string, sshPort: number) {
   const machine = new QemuMachine({ imageDir, disk, sshPort });
   machines.push(machine);
   const console = new Console(machine);
-  await console.waitFor(/SKIFF_READY \S+ [\d.]+\r?\n/, 180_000);
+  await console.waitFor(BOOT_MARKER_LINE, 180_000);
   await console.run('true');
   return { machine, console };
 }

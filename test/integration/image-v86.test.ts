@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bootV86, type Booted, buildImage } from '../support/image.ts';
 import { tempDir } from '../support/tree.ts';
+import { BOOT_MARKER } from '../../images/boot-marker.ts';
+import { readManifest } from '../../images/manifest.ts';
 
 // A real kernel build, real Debian packages, real v86: minutes on a fresh machine, seconds when cached.
 const BUILD_TIMEOUT = 20 * 60_000;
@@ -18,7 +20,7 @@ async function boot(disk: ArrayBuffer) {
   return b;
 }
 
-const skiffLines = (b: Booted) => b.console.output.split('\n').filter((l) => l.startsWith('skiff:') || l.includes('SKIFF_READY')).join('\n');
+const skiffLines = (b: Booted) => b.console.output.split('\n').filter((l) => l.startsWith('skiff:') || l.includes(BOOT_MARKER)).join('\n');
 
 async function sh(b: Booted, command: string) {
   const r = await b.console.run(command);
@@ -36,13 +38,13 @@ afterEach(async () => {
 
 describe('browser/v86 image in v86 under Node', () => {
   it('has the files v86 needs and a manifest that pins every input', () => {
-    const manifest = JSON.parse(fs.readFileSync(path.join(imageDir, 'manifest.json'), 'utf8'));
-    for (const f of ['bzImage', 'initramfs.cpio.zst', 'seabios.bin', 'vgabios.bin']) expect(manifest.outputs[f].size).toBeGreaterThan(0);
+    const manifest = readManifest(imageDir);
+    for (const f of ['bzImage', 'initramfs.cpio.zst', 'seabios.bin', 'vgabios.bin']) expect(manifest.outputs[f]?.size).toBeGreaterThan(0);
     expect(manifest.chain).toEqual(['browser/v86']);
     expect(manifest.arch).toBe('i386');
     expect(manifest.kernel.release).toMatch(/^6\.1\./);
-    expect(manifest.packages.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['busybox-static', 'dropbear-bin', 'e2fsprogs', 'libc6']));
-    expect(manifest.layers.map((l: { id: string }) => l.id)).toEqual(['skiff/base', 'browser/v86', 'skiff/post']);
+    expect(manifest.packages.map((p) => p.name)).toEqual(expect.arrayContaining(['busybox-static', 'dropbear-bin', 'e2fsprogs', 'libc6']));
+    expect(manifest.layers.map((l) => l.id)).toEqual(['skiff/base', 'browser/v86', 'skiff/post']);
     expect(JSON.stringify(manifest)).not.toContain(path.resolve('.'));
   });
 

@@ -3,9 +3,11 @@ import path from 'node:path';
 import { Console } from '../../harness/console.ts';
 import { V86Machine } from '../../emulator/machine.ts';
 import { loadImageDir, nodeWasmPath } from '../../emulator/node-image.ts';
+import { BOOT_MARKER_LINE, bootMarker } from '../../images/boot-marker.ts';
+import { outDir } from '../../images/paths.ts';
 import { PROJECT } from './tree.ts';
 
-export const outDirOf = (workspace: string) => path.join(PROJECT, 'images/out', workspace);
+export const outDirOf = (workspace: string) => outDir({ rootDir: PROJECT, workspace });
 
 /** Runs the real CLI asynchronously (builds take minutes), streaming its progress to the test log. */
 export function skiffAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -40,7 +42,7 @@ export interface Booted {
 export async function bootV86(imageDir: string, disk: ArrayBuffer, timeoutMs = 120_000): Promise<Booted> {
   const machine = new V86Machine({ image: loadImageDir(imageDir), disk, wasmPath: nodeWasmPath() });
   const console = new Console(machine);
-  const m = await console.waitFor(/SKIFF_READY (\S+) ([\d.]+)\r?\n/, timeoutMs);
+  const m = bootMarker(await console.waitFor(BOOT_MARKER_LINE, timeoutMs));
   await console.run('true', 20_000);
-  return { machine, console, ready: { version: m[1]!, seconds: Number(m[2]) } };
+  return { machine, console, ready: { version: m.version, seconds: m.guestSeconds } };
 }

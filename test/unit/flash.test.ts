@@ -7,10 +7,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SkiffError } from '../../lib/errors.ts';
-import { e2fsImage, type FlashOptions, format, install, partitionNode, PI, PROFILES } from '../../buildroot/debian/flash.ts';
-import { PROJECT, tempDir, writeTree } from '../support/tree.ts';
+import { selectedCard } from '../../buildroot/debian/card-layout.ts';
+import { e2fsImage } from '../../buildroot/debian/card-write.ts';
+import { partitionNode } from '../../buildroot/debian/disk-safety.ts';
+import { type FlashOptions, format, install } from '../../buildroot/debian/flash.ts';
+import { sampleManifest } from '../support/manifest.ts';
+import { ctxFor, PROJECT, tempDir, writeTree } from '../support/tree.ts';
 
 const MiB = 1024 * 1024;
+/** The cards of the real layers, as `skiff cmd pi/common/format` with SKIFF_CONFIG=pi/4 reads them. */
+const PI = selectedCard(ctxFor(PROJECT, { SKIFF_CONFIG: 'pi/4' }), 'pi/common');
+const PINE64 = selectedCard(ctxFor(PROJECT, { SKIFF_CONFIG: 'pine64/rock64' }), 'pine64/common');
 const TOOLS = ['/usr/sbin/sfdisk', '/usr/bin/mformat', '/usr/bin/mcopy', '/usr/bin/mdir', '/usr/bin/mtype', '/usr/sbin/mke2fs', '/usr/sbin/debugfs', '/usr/sbin/e2fsck'];
 const missingTools = TOOLS.filter((t) => !fs.existsSync(t));
 if (missingTools.length > 0) throw new Error(`flash tests need ${missingTools.join(', ')}: apt-get install fdisk mtools e2fsprogs (npm test's pretest installs them)`);
@@ -44,7 +51,7 @@ function world(opts: { boot?: Record<string, string>; firmware?: boolean } = {})
   fs.mkdirSync(path.join(dir, 'sys', 'block'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'sys', 'dev', 'block'), { recursive: true });
   const log: string[] = [];
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, SKIFF_IMAGES_DIR: images, ...(opts.firmware !== false ? { SKIFF_RPI_FIRMWARE_DIR: firmware } : {}) };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, SKIFF_CONFIG: 'pi/4', SKIFF_IMAGES_DIR: images, ...(opts.firmware !== false ? { SKIFF_RPI_FIRMWARE_DIR: firmware } : {}) };
   const options = (extra: NodeJS.ProcessEnv = {}, more: Partial<FlashOptions> = {}): FlashOptions => ({
     env: { ...env, ...extra },
     procMounts: path.join(dir, 'proc/mounts'),
@@ -256,7 +263,7 @@ describe('board format/install: refusals (nothing written)', () => {
     const w = world();
     const img = w.image(64);
     const before = sha(img);
-    const r = spawnSync(process.execPath, [path.join(PROJECT, 'buildroot/debian/flash-main.js'), 'format', 'pi'], {
+    const r = spawnSync(process.execPath, [path.join(PROJECT, 'buildroot/debian/flash-main.js'), 'format', 'pi/common'], {
       env: { ...w.env, PI_SD: img, SKIFF_BOOT_SIZE_MIB: '32' },
       input: 'y\n',
       encoding: 'utf8',
@@ -274,7 +281,7 @@ describe('board format/install: refusals (nothing written)', () => {
     // script(1) gives the entry a pseudo-terminal; the answer is typed once the prompt shows.
     const answer = (reply: string) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn('script', ['-qec', `node ${JSON.stringify(path.join(PROJECT, 'buildroot/debian/flash-main.js'))} format pi`, '/dev/null'], {
+        const child = spawn('script', ['-qec', `node ${JSON.stringify(path.join(PROJECT, 'buildroot/debian/flash-main.js'))} format pi/common`, '/dev/null'], {
           env: { ...process.env, ...w.env, PI_SD: img, SKIFF_BOOT_SIZE_MIB: '32', SKIFF_YES: '', SKIFF_NO_INTERACTIVE: '' },
         });
         let out = '';
@@ -305,7 +312,7 @@ describe('board format/install: refusals (nothing written)', () => {
     fs.rmSync(path.join(w.images, 'boot'), { recursive: true });
     const err = await refusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
     expect(err.message).toBe(`no boot files in ${path.join(w.images, 'boot')}`);
-    expect(err.fix).toContain('the debian backend does not build them for pi/4 yet');
+    expect(err.fix).toContain('build them: SKIFF_CONFIG=pi/4 skiff configure compile');
     writeTree(path.join(w.images, 'boot'), { Image: 'k\n' });
     const fw = await refusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
     expect(fw.message).toContain('SKIFF_RPI_FIRMWARE_DIR is not set');
@@ -322,8 +329,8 @@ describe('board format/install: refusals (nothing written)', () => {
     const empty = path.join(w.dir, 'emptybin');
     fs.mkdirSync(empty);
     const tools = await refusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes', PATH: empty })));
-    expect(tools.message).toBe('mformat, mcopy not found');
-    expect(tools.fix).toBe('install mtools: apt-get install mtools');
+    expect(tools.message).toBe('missing host tools: mformat (mtools), mcopy (mtools)');
+    expect(tools.fix).toBe('install them as root: apt-get install -y --no-install-recommends mtools');
   });
 
   it('install refuses a card that was never formatted', async () => {
@@ -467,14 +474,14 @@ describe('on this machine (default /proc and /sys)', () => {
 });
 
 describe('board format/install: a U-Boot family, with the bootloader in front of partition 1', () => {
-  const PINE64 = PROFILES.pine64!;
-  /** A build whose bootloader/ says: two blobs, the first partition at 16 MiB (the Rockchip layout). */
+  /** A build whose manifest records two bootloader blobs and the first partition at 16 MiB (the Rockchip layout). */
   function rockchipWorld() {
     const w = world({ boot: { Image: 'kernel v1\n', 'extlinux/extlinux.conf': 'label skiff\n', 'dtbs/rockchip/rk3328-rock64.dtb': 'dtb\n' }, firmware: false });
     const blobs = { 'idbloader.img': crypto.randomBytes(100 * 1024), 'u-boot.itb': crypto.randomBytes(700 * 1024) };
-    writeTree(path.join(w.images, 'bootloader'), {
-      'layout.json': JSON.stringify({ bootStart: 16 * MiB, blobs: [{ file: 'idbloader.img', offset: 32 * 1024 }, { file: 'u-boot.itb', offset: 8 * MiB }] }),
-    });
+    const bootloader = { pkg: 'u-boot-rockchip', version: '2023.01', target: 'rock64-rk3328', bootStart: 16 * MiB, blobs: [{ file: 'idbloader.img', offset: 32 * 1024 }, { file: 'u-boot.itb', offset: 8 * MiB }] };
+    const manifest = sampleManifest({ chain: ['pine64/rock64'], arch: 'arm64', bootMethod: 'uboot-extlinux', qemu: undefined, board: { card: 'sdcard.img', bootloader } });
+    writeTree(w.images, { 'manifest.json': JSON.stringify(manifest) });
+    fs.mkdirSync(path.join(w.images, 'bootloader'));
     for (const [name, data] of Object.entries(blobs)) fs.writeFileSync(path.join(w.images, 'bootloader', name), data);
     const hash = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
     return { w, blobs, hash };

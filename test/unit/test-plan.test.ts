@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { planTest, type TestRequest } from '../../harness/test-plan.ts';
 import { SkiffError } from '../../lib/errors.ts';
 import { skiff, tempDir, writeTree } from '../support/tree.ts';
+import { sampleManifest } from '../support/manifest.ts';
 
 /** A lab whose board's power commands leave a marker file: proof that power was switched. */
 function powerMarkerLab(): { dir: string; lab: string; marker: string } {
@@ -58,7 +59,7 @@ describe('planTest', () => {
     const scenario = (name: string) => `export const scenarios = [{ name: '${name}', description: '${name}', needs: [], run: async () => {} }];\n`;
     writeTree(root, {
       'configs/acme/board/tests/scenarios.ts': scenario('acme-leds'),
-      'images/out/acme/manifest.json': JSON.stringify({ bootMethod: 'qemu', chain: ['acme/board'], layers: [{ path: 'configs/acme/board' }] }),
+      'images/out/acme/manifest.json': JSON.stringify(sampleManifest({ chain: ['acme/board'], layers: [{ id: 'acme/board', role: 'chain', path: 'configs/acme/board', files: {} }] })),
       'lab/mine.mts': scenario('my-check'),
       'lab.yaml': 'targets:\n  vm: { kind: qemu, image: images/out/acme }\nscenarios: [lab/mine.mts]\n',
     });
@@ -74,11 +75,11 @@ describe('planTest', () => {
 
   it.each<[TestRequest, RegExp, RegExp]>([
     [{ target: 'qmeu' }, /--target must be one of: v86, qemu, v86-browser \(or a target of a --lab file\), not qmeu/, /did you mean qemu\?/],
-    [{ target: 'qemu' }, /^no image in .*images\/out\/default$/, /SKIFF_CONFIG=virt\/qemu skiff configure compile/],
+    [{ target: 'qemu' }, /^no image in .*images\/out\/default \(no manifest\.json\)$/, /SKIFF_CONFIG=virt\/qemu skiff configure compile/],
     [{ target: 'qemu', image: 'v86-image' }, /v86-image holds browser\/v86 \(boots with v86\), not an image for --target qemu/, /build virt\/qemu/],
   ])('refuses %j, saying what to do', async (req, message, fix) => {
     const root = tempDir();
-    writeTree(root, { 'v86-image/manifest.json': JSON.stringify({ bootMethod: 'v86', chain: ['browser/v86'] }) });
+    writeTree(root, { 'v86-image/manifest.json': JSON.stringify(sampleManifest({ bootMethod: 'v86', chain: ['browser/v86'], qemu: undefined })) });
     const err: unknown = await planTest(where(root), { ...req, image: req.image && path.join(root, req.image) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SkiffError);
     expect((err as SkiffError).message).toMatch(message);
@@ -105,7 +106,7 @@ describe('planTest', () => {
   it('names a scenario module that does not load', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'broken.mts'), 'export const scenarios = [ this is not TypeScript\n');
-    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ bootMethod: 'v86', chain: ['browser/v86'] }));
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(sampleManifest({ bootMethod: 'v86', chain: ['browser/v86'], layers: [] })));
     await expect(planTest(where(dir), { target: 'v86', image: dir, scenarios: path.join(dir, 'broken.mts') })).rejects.toThrow(/^scenario module .*broken\.mts does not load: .*[Ee]xpected/);
   });
 });
