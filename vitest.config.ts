@@ -2,14 +2,18 @@ import { defineConfig } from 'vitest/config';
 
 // Three tiers: `unit` (no kernel build, no boot, no network: the developer's loop, under a minute),
 // `integration` (builds images and boots them in v86 and QEMU) and `e2e` (the playground in
-// Chromium). `npm test` runs all three; `npm run test:unit` only the first.
+// Chromium). `npm test` is one run of all three: unit first (a unit failure stops the run there),
+// then the integration and e2e files one at a time; it ends with the slowest files, tests and
+// hooks. `npm run test:unit` runs the first tier only.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/unit-first-reporter.ts', './test/support/slowest-reporter.ts'],
     projects: [
       {
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
           // Sized for a machine twice as slow as the one the suite was written on.
           testTimeout: 20_000,
         },
@@ -20,7 +24,10 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           // These build kernels and boot machines: one file at a time suits a 2-core machine.
           fileParallelism: false,
-          hookTimeout: 20 * 60_000,
+          sequence: { groupOrder: 1 },
+          // Every test and hook states its own bound (test/support/image.ts: buildTimeout); these
+          // only catch one that forgot.
+          hookTimeout: 60_000,
           testTimeout: 60_000,
         },
       },
@@ -29,7 +36,9 @@ export default defineConfig({
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],
           fileParallelism: false,
-          hookTimeout: 20 * 60_000,
+          // With the integration files, one file at a time (the same group and worker limit).
+          sequence: { groupOrder: 1 },
+          hookTimeout: 60_000,
           testTimeout: 60_000,
         },
       },
