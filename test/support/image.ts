@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { Console } from '../../harness/console.ts';
 import { V86Machine } from '../../emulator/machine.ts';
 import { loadImageDir, nodeWasmPath } from '../../emulator/node-image.ts';
+import { killTree } from './kill-tree.ts';
 import { withTestLayers } from './test-kernels.ts';
 import { PROJECT } from './tree.ts';
 
@@ -43,35 +43,6 @@ export function skiffAsync(args: string[], env: NodeJS.ProcessEnv, opts: { timeo
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-/** Kills a process and every process it started (make, debootstrap, QEMU), children first found through /proc. */
-function killTree(pid: number): void {
-  const parents = new Map<number, number[]>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // The parent's pid is the second field after the command name, which sits in parentheses.
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const tree: number[] = [];
-  const walk = (p: number) => {
-    tree.push(p);
-    for (const c of parents.get(p) ?? []) walk(c);
-  };
-  walk(pid);
-  for (const p of tree) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
 }
 
 /** Configures and compiles `config` in its own workspace; throws with the build's output when it fails or takes longer than `timeoutMs`. */
