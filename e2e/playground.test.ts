@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StaticSite } from '../harness/browser.ts';
 import { PROJECT } from '../test/support/tree.ts';
-import { outDirOf, skiffAsync } from '../test/support/image.ts';
+import { buildTimeout, outDirOf, skiffAsync } from '../test/support/image.ts';
 import { buildSite, launch, serveSite, terminalText, typeAndWait } from './support.ts';
 
 let browser: Browser;
@@ -20,17 +20,17 @@ beforeAll(async () => {
   browser = await launch();
   // One profile for the whole file: IndexedDB (persist, saved states) carries over between loads.
   context = await browser.newContext({ viewport: { width: 1200, height: 760 }, acceptDownloads: true });
-}, 20 * 60_000);
+}, buildTimeout(1, 5 * 60_000));
 
 // A test that failed half-way leaves its tab open: close it, or the next test meets a busy store.
 afterEach(async () => {
   for (const p of context?.pages() ?? []) await p.close();
-});
+}, 60_000);
 
 afterAll(async () => {
   await browser?.close();
   await site?.close();
-});
+}, 60_000);
 
 async function openPlayground() {
   const page = await context.newPage();

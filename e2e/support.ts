@@ -3,13 +3,14 @@ import type { Page } from 'playwright-core';
 import { build } from 'vite';
 import { serveSite as serveDist, type StaticSite } from '../harness/browser.ts';
 import { buildImage } from '../test/support/image.ts';
+import { IMAGES } from '../test/support/test-kernels.ts';
 import { PROJECT } from '../test/support/tree.ts';
 
 export { CHROMIUM, launchChromium as launch } from '../harness/browser.ts';
 
 /** Builds the playground image and the static site into dist/, as `npm run build` does. */
 export async function buildSite(): Promise<void> {
-  await buildImage('browser/v86,skiff/core', 'playground');
+  await buildImage(IMAGES.i386.v86Core, 'playground');
   await build({ configFile: path.join(PROJECT, 'vite.config.ts'), logLevel: 'warn' });
 }
 

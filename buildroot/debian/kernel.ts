@@ -171,23 +171,76 @@ function checkSymbols(asked: MergedConfig, finalConfig: string, tree: string): s
   return dropped;
 }
 
+/** The kernel configuration the layers ask for, as Kconfig completes it, and what Kconfig changed on the way. */
+interface FinalConfig {
+  /** The complete .config (a file in the cache). */
+  file: string;
+  sha256: string;
+  dropped: string[];
+}
+
 /**
- * Builds (or reuses) the kernel for a plan. Reuse is keyed by source version, arch, base config and
- * fragments, not by device trees: boards of one family (and a QEMU layer with the same config)
- * share one kernel build, and each adds the device trees it names to that build.
+ * Builds (or reuses) the kernel for a plan. Builds are keyed by the final .config (with the source,
+ * its patches, the compiler and the image target), not by how the layers spelled it: two stacks
+ * whose fragments differ only in order, or in options the base config already had, share one
+ * build (the suite's test kernels rely on this), and boards of one family (and a QEMU layer with
+ * the same config) share one kernel, each adding the device trees it names to that build.
  */
 export async function buildKernel(ctx: Context, plan: KernelPlan, progress: Progress): Promise<KernelBuild> {
   const sourceVersion = await kernelSourceVersion();
   const fragmentText = renderConfig(plan.fragments);
   const patches = readPatches(plan.patches);
-  // Without patches the key is what it always was, so existing builds stay valid.
   const patchKey = patches.length > 0 ? [patches.map((p) => p.text)] : [];
-  const key = sha256(JSON.stringify([sourceVersion, plan.arch.kernelArch, plan.arch.crossCompile, plan.defconfig, plan.image, fragmentText, ...patchKey])).slice(0, 16);
+  const tree = () => patchedSource(ctx, sourceVersion, patches, progress);
+  const config = await finalConfig(ctx, plan, { sourceVersion, fragmentText, patchKey, tree }, progress);
+  const key = sha256(JSON.stringify([sourceVersion, plan.arch.kernelArch, plan.arch.crossCompile, plan.image, config.sha256, ...patchKey])).slice(0, 16);
   const buildDir = path.join(cacheDir(ctx), 'kernel', `build-${plan.arch.debian}-${key}`);
   return withCacheLock(buildDir, (pid) => progress.tick(`waiting for process ${pid}, which is building the same kernel`, 0, true), async () => {
-    const tree = () => patchedSource(ctx, sourceVersion, patches, progress);
-    const built = await compileKernel(ctx, plan, progress, { sourceVersion, fragmentText, buildDir, tree });
-    return { ...built, dtbs: await deviceTrees(ctx, plan, buildDir, tree, progress) };
+    const built = await compileKernel(ctx, plan, progress, { sourceVersion, config, buildDir, tree });
+    // Dropped options are the asking stack's own, not those of the stack that built this kernel first.
+    return { ...built, dropped: config.dropped, dtbs: await deviceTrees(ctx, plan, buildDir, tree, progress) };
+  });
+}
+
+/**
+ * The final .config for the layers' request (base config + fragments, completed by olddefconfig),
+ * worked out once per request and remembered by a key of the request itself, so a rebuild with
+ * unchanged fragments needs neither the source tree nor Kconfig.
+ */
+async function finalConfig(
+  ctx: Context,
+  plan: KernelPlan,
+  { sourceVersion, fragmentText, patchKey, tree: source }: { sourceVersion: string; fragmentText: string; patchKey: string[][]; tree: () => Promise<string> },
+  progress: Progress,
+): Promise<FinalConfig> {
+  const key = sha256(JSON.stringify([sourceVersion, plan.arch.kernelArch, plan.arch.crossCompile, plan.defconfig, plan.image, fragmentText, ...patchKey])).slice(0, 16);
+  const dir = path.join(cacheDir(ctx), 'kernel', `config-${plan.arch.debian}-${key}`);
+  const read = (): FinalConfig => ({ file: path.join(dir, 'config'), ...(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')) as Omit<FinalConfig, 'file'>) });
+  if (fs.existsSync(path.join(dir, 'result.json'))) return read();
+  return withCacheLock(dir, (pid) => progress.tick(`waiting for process ${pid}, which is configuring the same kernel`, 0, true), async () => {
+    if (fs.existsSync(path.join(dir, 'result.json'))) return read();
+    const tree = await source();
+    // Kconfig runs in a scratch build folder; only the resulting .config is kept.
+    const work = `${dir}.partial`;
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.mkdirSync(work, { recursive: true });
+    const make = kbuild(ctx, plan, tree, work);
+    progress.tick(`configuring: ${plan.defconfig} + ${plan.fragments.final.size} options from the layers`, 0, true);
+    await make([plan.defconfig]);
+    fs.appendFileSync(path.join(work, '.config'), '\n' + fragmentText);
+    await make(['olddefconfig']);
+    const dropped = checkSymbols(plan.fragments, path.join(work, '.config'), tree);
+    for (const d of dropped) progress.tick(`warning: kernel dropped ${d}`, 0, true);
+    const text = fs.readFileSync(path.join(work, '.config'));
+    const tmp = `${dir}.tmp`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'config'), text);
+    fs.writeFileSync(path.join(tmp, 'result.json'), JSON.stringify({ sha256: sha256(text), dropped }, null, 2));
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+    fs.rmSync(work, { recursive: true, force: true });
+    return read();
   });
 }
 
@@ -232,25 +285,21 @@ async function compileKernel(
   ctx: Context,
   plan: KernelPlan,
   progress: Progress,
-  { sourceVersion, fragmentText, buildDir, tree: source }: { sourceVersion: string; fragmentText: string; buildDir: string; tree: () => Promise<string> },
-): Promise<KernelBuild> {
+  { sourceVersion, config, buildDir, tree: source }: { sourceVersion: string; config: FinalConfig; buildDir: string; tree: () => Promise<string> },
+): Promise<Omit<KernelBuild, 'dtbs' | 'dropped'>> {
   const outDir = path.join(buildDir, 'out');
   const resultFile = path.join(outDir, 'result.json');
   if (fs.existsSync(resultFile)) {
-    const cached = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as KernelBuild;
-    progress.done(`reusing kernel ${cached.release} (source and merged config unchanged)`);
+    const cached = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as Omit<KernelBuild, 'dtbs' | 'dropped'>;
+    progress.done(`reusing kernel ${cached.release} (same source and final config)`);
     return { ...cached, cached: true };
   }
   const tree = await source();
   fs.mkdirSync(buildDir, { recursive: true });
   const make = kbuild(ctx, plan, tree, buildDir);
 
-  progress.tick(`configuring: ${plan.defconfig} + ${plan.fragments.final.size} options from the layers`, 0, true);
-  await make([plan.defconfig]);
-  fs.appendFileSync(path.join(buildDir, '.config'), '\n' + fragmentText);
+  fs.copyFileSync(config.file, path.join(buildDir, '.config'));
   await make(['olddefconfig']);
-  const dropped = checkSymbols(plan.fragments, path.join(buildDir, '.config'), tree);
-  for (const d of dropped) progress.tick(`warning: kernel dropped ${d}`, 0, true);
 
   const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
   let compiled = 0;
@@ -266,15 +315,13 @@ async function compileKernel(
   const bootDir = path.join(buildDir, 'arch', srcArch(plan.arch), 'boot');
   fs.copyFileSync(path.join(bootDir, plan.image), path.join(tmpOut, plan.image));
   fs.copyFileSync(path.join(buildDir, '.config'), path.join(tmpOut, 'config'));
-  const result: KernelBuild = {
+  const result: Omit<KernelBuild, 'dtbs' | 'dropped'> = {
     image: path.join(outDir, plan.image),
-    dtbs: [],
     config: path.join(outDir, 'config'),
     release,
     sourceVersion,
     configSha256: sha256(fs.readFileSync(path.join(buildDir, '.config'))),
     cached: false,
-    dropped,
   };
   fs.writeFileSync(path.join(tmpOut, 'result.json'), JSON.stringify(result, null, 2));
   fs.rmSync(outDir, { recursive: true, force: true });

@@ -1,14 +1,16 @@
-// Board images from the debian backend: a cross-compiled kernel with the board's mainline defconfig,
-// its device tree, U-Boot from Debian's package, laid out on a card image as upstream lays out an
-// SD card. The Orange Pi Zero's card boots in QEMU's model of its SoC; the ROCK64's is checked
-// (with a small kernel: see its test).
+// Board images from the debian backend: a cross-compiled kernel, the board's device tree, U-Boot
+// from Debian's package, laid out on a card image as upstream lays out an SD card. The Orange Pi
+// Zero's card boots in QEMU's model of its SoC; the ROCK64's is checked. Both carry the suite's
+// test kernel of their architecture instead of the board's full defconfig build (that one is
+// `npm run build:all-boards`): see test/layers/README.md. Everything else on the cards is the board's.
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QemuTarget } from '../../harness/targets/qemu.ts';
-import { buildImage, outDirOf, skiffAsync } from '../support/image.ts';
+import { buildImage, buildTimeout, outDirOf, skiffAsync } from '../support/image.ts';
+import { IMAGES, withTestLayers } from '../support/test-kernels.ts';
 import { PROJECT, tempDir } from '../support/tree.ts';
 import { readManifest } from '../../images/manifest.ts';
 
@@ -53,7 +55,7 @@ function ext4Label(img: string, offset: number): string | undefined {
 function installCard(work: string, workspace: string): string {
   const r = spawnSync(process.execPath, [path.join(PROJECT, 'bin/skiff.js'), 'cmd', 'orangepi/common/install'], {
     cwd: work,
-    env: { ...process.env, SKIFF_WORKSPACE: workspace, ORANGEPI_SD: 'card.img', SKIFF_YES: 'yes', PWD: work },
+    env: { ...process.env, ...withTestLayers({ SKIFF_WORKSPACE: workspace, ORANGEPI_SD: 'card.img', SKIFF_YES: 'yes', PWD: work }) },
     encoding: 'utf8',
   });
   expect(r.status, r.stderr).toBe(0);
@@ -86,10 +88,10 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
   let target: QemuTarget | undefined;
   afterAll(async () => {
     await target?.close();
-  });
+  }, 60_000);
 
   it('builds a card: U-Boot SPL 8 KiB in, FAT boot with zImage, the dtb and boot.scr, ext4 persist', async () => {
-    dir = await buildImage('orangepi/zero', workspace);
+    dir = await buildImage(IMAGES.armhf.orangepi, workspace);
     const { m, card, bootAt } = checkCard(dir, 1 * MiB);
     expect(m).toMatchObject({ arch: 'armhf', bootMethod: 'uboot-script', board: { card: 'sdcard.img' }, qemu: { binary: 'qemu-system-arm', machine: 'orangepi-pc', memoryMB: 1024 } });
     expect(m.board!.bootloader).toMatchObject({ pkg: 'u-boot-sunxi', target: 'orangepi_zero', blobs: [{ file: 'u-boot-sunxi-with-spl.bin', offset: 8192 }] });
@@ -104,7 +106,7 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
     expect(script).toMatch(/bootz \$\{kernel_addr_r\} \$\{ramdisk_addr_r\}:\$\{filesize\} \$\{fdt_addr_r\}/);
     // boot.scr is boot.cmd in a U-Boot script image (magic 0x27051956).
     expect(readAt(path.join(dir, 'boot/boot.scr'), 0, 4).readUInt32BE(0)).toBe(0x27051956);
-  }, 40 * 60_000);
+  }, buildTimeout(1));
 
   it('boots from the card in qemu-system-arm -M orangepi-pc: SPL, U-Boot, boot.scr, kernel, persist on mmcblk0p2', async () => {
     target = new QemuTarget('orangepi-pc', dir);
@@ -155,7 +157,7 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
 // left to the board (the amd64 twin of that path boots in test/integration/core-qemu.test.ts).
 describe.skipIf(process.getuid?.() !== 0)('orangepi/zero,skiff/core: the core image on the card', () => {
   it('puts a debootstrap --foreign armhf core image on persist, as if imported, for the board to finish', async () => {
-    const dir = await buildImage('orangepi/zero,skiff/core', 'test-board-orangepi-core');
+    const dir = await buildImage(IMAGES.armhf.orangepiCore, 'test-board-orangepi-core');
     const m = readManifest(dir);
     expect(m.core).toMatchObject({ image: 'skiffos/skiff-core-debian:bookworm', finishedOnDevice: true });
     expect(m.core?.packages.some((p) => /^bash \d/.test(p))).toBe(true);
@@ -176,7 +178,7 @@ describe.skipIf(process.getuid?.() !== 0)('orangepi/zero,skiff/core: the core im
     const files = sh('unsquashfs', ['-l', shipped]).stdout;
     expect(files).toMatch(/debootstrap\/debootstrap$/m);
     expect(files).toMatch(/var\/cache\/apt\/archives\/bash_[^/]*_armhf\.deb$/m);
-  }, 30 * 60_000);
+  }, buildTimeout(1));
 
   it('install brings a changed core image onto persist, and leaves persist alone when the board has this one', () => {
     const dir = outDirOf('test-board-orangepi-core');
@@ -226,13 +228,10 @@ describe.skipIf(process.getuid?.() !== 0)('orangepi/zero,skiff/core: the core im
 
 describe('pine64/rock64: an arm64 board card (Rockchip layout, extlinux)', () => {
   it('builds a card: idbloader 32 KiB in, u-boot.itb at 8 MiB, boot at 16 MiB with Image, the dtb and extlinux.conf', async () => {
-    // This card is checked, not booted (QEMU has no RK3328), so the kernel it carries is a
-    // tinyconfig build: the family's trimmed defconfig takes 14 of CI's minutes and is built by
-    // `npm run build:all-boards`. U-Boot, the layout, the device tree and extlinux are the board's.
-    const layers = tempDir();
-    fs.mkdirSync(path.join(layers, 'test/small_kernel/debian'), { recursive: true });
-    fs.writeFileSync(path.join(layers, 'test/small_kernel/debian/config'), 'KERNEL_DEFCONFIG=tinyconfig\n');
-    const dir = await buildImage('pine64/rock64,test/small_kernel', 'test-board-rock64', { SKIFF_EXTRA_CONFIGS_PATH: layers });
+    // This card is checked, not booted (QEMU has no RK3328), so the kernel it carries is
+    // virt/qemu_arm64's (test/kernel_arm64): the family's trimmed defconfig takes 14 of CI's minutes
+    // and is built by `npm run build:all-boards`. U-Boot, the layout, the device tree and extlinux are the board's.
+    const dir = await buildImage(IMAGES.arm64.rock64, 'test-board-rock64');
     const { m, card, bootAt } = checkCard(dir, 16 * MiB);
     expect(m).toMatchObject({ arch: 'arm64', bootMethod: 'uboot-extlinux' });
     expect(m.board!.bootloader).toMatchObject({
@@ -252,5 +251,5 @@ describe('pine64/rock64: an arm64 board card (Rockchip layout, extlinux)', () =>
     expect(conf).toMatch(/^\s*initrd \/initramfs\.cpio\.zst$/m);
     // The device tree is the board's: its model string is in the blob.
     expect(fs.readFileSync(path.join(dir, 'boot/dtbs/rockchip/rk3328-rock64.dtb')).includes('Pine64 Rock64')).toBe(true);
-  }, 60 * 60_000);
+  }, buildTimeout(1));
 });

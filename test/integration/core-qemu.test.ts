@@ -4,22 +4,24 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Console } from '../../harness/console.ts';
 import { freePort, QemuMachine } from '../../harness/qemu.ts';
 import { sshExec, testKeyPair } from '../../harness/ssh.ts';
-import { buildImage, skiffAsync } from '../support/image.ts';
+import { buildImage, buildTimeout, skiffAsync } from '../support/image.ts';
+import { IMAGES } from '../support/test-kernels.ts';
 import { tempDir } from '../support/tree.ts';
 import { BOOT_MARKER_LINE } from '../../images/boot-marker.ts';
 import { readManifest } from '../../images/manifest.ts';
 
 // Skiff Core on virt/qemu: the manager, crun and the Debian core image built offline, booted in QEMU.
+// Every image here has the kernel of virt/qemu,skiff/core,apps/docker (test/layers/README.md).
 let imageDir = '';
 const machines: QemuMachine[] = [];
 
 beforeAll(async () => {
-  if (process.getuid?.() === 0) imageDir = await buildImage('virt/qemu,skiff/core', 'test-core');
-}, 25 * 60_000);
+  if (process.getuid?.() === 0) imageDir = await buildImage(IMAGES.amd64.qemuCore, 'test-core');
+}, buildTimeout(1));
 
 afterEach(async () => {
   for (const m of machines.splice(0)) await m.powerOff();
-});
+}, 60_000);
 
 async function boot(disk: string, dir = imageDir, diskBytes?: number, sshPort?: number) {
   const machine = new QemuMachine({ imageDir: dir, disk, memoryMB: 512, diskBytes, sshPort });
@@ -61,7 +63,7 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     expect(fs.statSync(path.join(imageDir, manifest.core!.file!)).size).toBeGreaterThan(10e6);
     expect(manifest.core?.packages.some((p) => p.startsWith('bash '))).toBe(true);
     expect(manifest.packages.map((p) => p.name)).toContain('crun');
-  });
+  }, 10_000);
 
   it('drops core into Debian, with a real TTY, and keeps its home across a reboot', async () => {
     const disk = path.join(tempDir(), 'persist.img');
@@ -172,7 +174,7 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
   // With apps/docker in the build docker is the runtime, as upstream's: the core image is imported
   // into docker's data root on persist, the container is docker's, a login is a docker exec.
   it('runs core in docker when apps/docker is in the build, and keeps it across a reboot', async () => {
-    const dir = await buildImage('virt/qemu,skiff/core,apps/docker', 'test-core-docker');
+    const dir = await buildImage(IMAGES.amd64.qemuDocker, 'test-core-docker');
     const disk = path.join(tempDir(), 'persist.img');
     const bootDocker = async () => {
       // The host's programs live in RAM, docker's among them.
@@ -202,7 +204,7 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     const note = await second.console.run("su - core -c 'cat ~/note.txt'", 5 * 60_000);
     expect(note.output).toContain('kept-in-docker');
     expect(note.output).not.toContain('importing image');
-  }, 40 * 60_000);
+  }, buildTimeout(1, 30 * 60_000));
 
   // What an arm board does with its core image (the build host cannot run arm programs), tried on
   // amd64 where QEMU is quick: debootstrap --foreign at build time, the second stage on the device.
@@ -210,7 +212,7 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     const layers = tempDir();
     fs.mkdirSync(path.join(layers, 'test/core_on_device/debian'), { recursive: true });
     fs.writeFileSync(path.join(layers, 'test/core_on_device/debian/config'), 'CORE_ROOTFS_ON_DEVICE=yes\n');
-    const dir = await buildImage('virt/qemu,skiff/core,test/core_on_device', 'test-core-on-device', { SKIFF_EXTRA_CONFIGS_PATH: layers });
+    const dir = await buildImage(`${IMAGES.amd64.qemuCore},test/core_on_device`, 'test-core-on-device', { SKIFF_EXTRA_CONFIGS_PATH: layers });
     const manifest = readManifest(dir);
     expect(manifest.core?.finishedOnDevice).toBe(true);
     expect(manifest.core?.packages.some((p) => /^bash \d/.test(p))).toBe(true);
@@ -233,5 +235,5 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on virt/qemu', () => {
     const second = await again.console.run("su - core -c 'echo again-$(id -un)'", 120_000);
     expect(second.output).toContain('again-core');
     expect(second.output).not.toContain('second stage');
-  }, 30 * 60_000);
+  }, buildTimeout(1, 35 * 60_000));
 });

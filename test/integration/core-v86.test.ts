@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bootV86, type Booted, buildImage } from '../support/image.ts';
+import { bootV86, type Booted, buildImage, buildTimeout } from '../support/image.ts';
+import { IMAGES } from '../support/test-kernels.ts';
 import { readManifest } from '../../images/manifest.ts';
 
 // Skiff Core in the playground's image (browser/v86,skiff/core), in v86 under Node: the core image
@@ -11,12 +12,12 @@ const running: Booted[] = [];
 
 beforeAll(async () => {
   // The playground's own workspace: e2e/ builds the same configuration there.
-  if (process.getuid?.() === 0) imageDir = await buildImage('browser/v86,skiff/core', 'playground');
-}, 25 * 60_000);
+  if (process.getuid?.() === 0) imageDir = await buildImage(IMAGES.i386.v86Core, 'playground');
+}, buildTimeout(1));
 
 afterEach(async () => {
   for (const b of running.splice(0)) await b.machine.powerOff();
-});
+}, 60_000);
 
 async function boot(disk: ArrayBuffer) {
   const b = await bootV86(imageDir, disk, 180_000);
@@ -39,7 +40,7 @@ describe.skipIf(process.getuid?.() !== 0)('Skiff Core on browser/v86', () => {
     const files = walk(root[6]);
     expect(files.length).toBe(manifest.core?.share?.files);
     expect(files.every((f) => names.has(f))).toBe(true);
-  });
+  }, 10_000);
 
   it('drops core into Debian read over 9p, and keeps its home on persist across a power cut', async () => {
     const disk = new ArrayBuffer(256 * 1024 * 1024);

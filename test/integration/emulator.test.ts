@@ -2,19 +2,20 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Console } from '../../harness/console.ts';
 import { V86Machine } from '../../emulator/machine.ts';
 import { loadImageDir, nodeWasmPath } from '../../emulator/node-image.ts';
-import { buildImage } from '../support/image.ts';
+import { buildImage, buildTimeout } from '../support/image.ts';
+import { IMAGES } from '../support/test-kernels.ts';
 import { BOOT_MARKER_LINE } from '../../images/boot-marker.ts';
 
 let imageDir = '';
 const machines: V86Machine[] = [];
 
 beforeAll(async () => {
-  imageDir = await buildImage('browser/v86', 'test-emulator');
-}, 20 * 60_000);
+  imageDir = await buildImage(IMAGES.i386.v86, 'test-emulator');
+}, buildTimeout(1));
 
 afterEach(async () => {
   for (const m of machines.splice(0)) await m.powerOff();
-});
+}, 60_000);
 
 function start(disk: ArrayBuffer, extra: Partial<ConstructorParameters<typeof V86Machine>[0]> = {}) {
   const machine = new V86Machine({ image: loadImageDir(imageDir), disk, wasmPath: nodeWasmPath(), ...extra });

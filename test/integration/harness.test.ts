@@ -1,15 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, skiffAsync } from '../support/image.ts';
+import { buildImage, buildTimeout, skiffAsync } from '../support/image.ts';
+import { IMAGES } from '../support/test-kernels.ts';
 import { tempDir } from '../support/tree.ts';
 import { BOOT_MARKER } from '../../images/boot-marker.ts';
 
 describe('skiff test', () => {
   beforeAll(async () => {
-    await buildImage('browser/v86', 'test-harness-v86');
-    await buildImage('virt/qemu', 'test-harness-qemu');
-  }, 30 * 60_000);
+    await buildImage(IMAGES.i386.v86, 'test-harness-v86');
+    // With the suite's x86_64 test kernel: see test/layers/README.md.
+    await buildImage(IMAGES.amd64.qemu, 'test-harness-qemu');
+  }, buildTimeout(2));
 
   it.each([
     ['v86', 'test-harness-v86', ['boot', 'persist', 'hostname', 'power-loss'], ['ssh-keys']],
@@ -31,5 +33,5 @@ describe('skiff test', () => {
     const r = await skiffAsync(['test', '--target', 'qemu'], { SKIFF_WORKSPACE: 'test-harness-v86' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('holds browser/v86 (boots with v86), not an image for --target qemu');
-  });
+  }, 60_000);
 });

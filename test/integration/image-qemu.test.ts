@@ -4,20 +4,22 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Console } from '../../harness/console.ts';
 import { freePort, QemuMachine } from '../../harness/qemu.ts';
 import { testKeyPair } from '../../harness/ssh.ts';
-import { buildImage } from '../support/image.ts';
+import { buildImage, buildTimeout } from '../support/image.ts';
+import { IMAGES } from '../support/test-kernels.ts';
 import { tempDir } from '../support/tree.ts';
 import { BOOT_MARKER_LINE } from '../../images/boot-marker.ts';
 
 let imageDir = '';
 const machines: QemuMachine[] = [];
 
+// virt/qemu with the suite's x86_64 test kernel (docker's options added): see test/layers/README.md.
 beforeAll(async () => {
-  imageDir = await buildImage('virt/qemu', 'test-qemu');
-}, 20 * 60_000);
+  imageDir = await buildImage(IMAGES.amd64.qemu, 'test-qemu');
+}, buildTimeout(1));
 
 afterEach(async () => {
   for (const m of machines.splice(0)) await m.powerOff();
-});
+}, 60_000);
 
 async function boot(disk: string, sshPort: number) {
   const machine = new QemuMachine({ imageDir, disk, sshPort });
@@ -63,7 +65,7 @@ describe('virt/qemu image in qemu-system-x86_64', () => {
     const second = await boot(disk, port);
     expect((await second.console.run('cat /root/.ssh/authorized_keys')).output).toContain('skiff-test');
     const out = await ssh(port, { privateKey: keys.private }, 'cat /etc/skiff/release; hostname');
-    expect(out).toContain('SKIFF_CONFIG=virt/qemu');
+    expect(out).toContain(`SKIFF_CONFIG=${IMAGES.amd64.qemu}\n`);
     await expect(ssh(port, { password: 'root' }, 'true')).rejects.toThrow(/authentication methods failed/i);
   }, 10 * 60_000);
 });

@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bootV86, type Booted, buildImage } from '../support/image.ts';
+import { bootV86, type Booted, buildImage, buildTimeout } from '../support/image.ts';
+import { IMAGES } from '../support/test-kernels.ts';
 import { tempDir } from '../support/tree.ts';
 import { BOOT_MARKER } from '../../images/boot-marker.ts';
 import { readManifest } from '../../images/manifest.ts';
 
 // A real kernel build, real Debian packages, real v86: minutes on a fresh machine, seconds when cached.
-const BUILD_TIMEOUT = 20 * 60_000;
 const DISK_BYTES = 64 * 1024 * 1024;
 
 let imageDir = '';
@@ -29,12 +29,12 @@ async function sh(b: Booted, command: string) {
 }
 
 beforeAll(async () => {
-  imageDir = await buildImage('browser/v86', 'test-v86');
-}, BUILD_TIMEOUT);
+  imageDir = await buildImage(IMAGES.i386.v86, 'test-v86');
+}, buildTimeout(1));
 
 afterEach(async () => {
   for (const b of running.splice(0)) await b.machine.powerOff();
-});
+}, 60_000);
 
 describe('browser/v86 image in v86 under Node', () => {
   it('has the files v86 needs and a manifest that pins every input', () => {
@@ -46,7 +46,7 @@ describe('browser/v86 image in v86 under Node', () => {
     expect(manifest.packages.map((p) => p.name)).toEqual(expect.arrayContaining(['busybox-static', 'dropbear-bin', 'e2fsprogs', 'libc6']));
     expect(manifest.layers.map((l) => l.id)).toEqual(['skiff/base', 'browser/v86', 'skiff/post']);
     expect(JSON.stringify(manifest)).not.toContain(path.resolve('.'));
-  });
+  }, 10_000);
 
   it('formats a blank persist disk as ext4 labelled persist, and keeps a synced file across a hard power cut', async () => {
     const disk = new ArrayBuffer(DISK_BYTES);

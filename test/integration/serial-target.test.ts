@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../harness/qemu.ts';
 import { readLab } from '../../harness/lab.ts';
 import { SerialTarget } from '../../harness/targets/serial.ts';
-import { buildImage, skiffAsync } from '../support/image.ts';
+import { buildImage, buildTimeout, skiffAsync } from '../support/image.ts';
+import { IMAGES } from '../support/test-kernels.ts';
 import { tempDir } from '../support/tree.ts';
 
 function labFile(yaml: string): string {
@@ -20,7 +21,8 @@ describe('the serial target, exercised without a board', () => {
   let sshPort = 0;
 
   beforeAll(async () => {
-    const image = await buildImage('virt/qemu', 'test-harness-qemu');
+    // The x86_64 image of the suite (test/layers/README.md), booted by the lab file's own commands.
+    const image = await buildImage(IMAGES.amd64.qemu, 'test-harness-qemu');
     dir = tempDir();
     sshPort = await freePort();
     // The "board": QEMU with its serial port on a socket that socat turns into a real pty, as a
@@ -49,13 +51,13 @@ echo $! > ${dir}/socat.pid
     lab = labFile(
       `targets:\n  lab-board:\n    kind: serial\n    serial: { device: ${dir}/tty, baud: 115200 }\n    power: { on: "sh ${dir}/on.sh", off: "sh ${dir}/off.sh" }\n    ssh: { host: 127.0.0.1, port: ${sshPort}, user: root }\nscenarios: [${dir}/scenarios.mts]\n`,
     );
-  }, 20 * 60_000);
+  }, buildTimeout(1));
 
   afterAll(() => {
     // Whatever a failed test left running: the "board" off, its disk and tty gone.
     if (dir) spawnSync('sh', [path.join(dir, 'off.sh')]);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it('runs the scenarios over a real pty with serialport, power by commands and SSH by ssh2', async () => {
     const report = tempDir();

@@ -5,14 +5,27 @@ import { V86Machine } from '../../emulator/machine.ts';
 import { loadImageDir, nodeWasmPath } from '../../emulator/node-image.ts';
 import { BOOT_MARKER_LINE, bootMarker } from '../../images/boot-marker.ts';
 import { outDir } from '../../images/paths.ts';
+import { killTree } from './kill-tree.ts';
+import { withTestLayers } from './test-kernels.ts';
 import { PROJECT } from './tree.ts';
 
 export const outDirOf = (workspace: string) => outDir({ rootDir: PROJECT, workspace });
 
-/** Runs the real CLI asynchronously (builds take minutes), streaming its progress to the test log. */
-export function skiffAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(PROJECT, 'bin/skiff.js'), ...args], { env: { ...process.env, ...env } });
+/** How long one image build may take from scratch (a kernel, Debian packages, a Skiff Core image) on a slow 2-core CI machine, with room. */
+export const BUILD_MS = 25 * 60_000;
+
+/** A vitest timeout for a test or hook that builds `builds` images and then spends up to `restMs` on other work: past the builds' own deadlines, so a slow build fails with buildImage's message. */
+export const buildTimeout = (builds: number, restMs = 0) => builds * BUILD_MS + restMs + 60_000;
+
+/**
+ * Runs the real CLI asynchronously (builds take minutes), streaming its progress to the test log
+ * when SKIFF_TEST_VERBOSE is set; the suite's test-only layers (test/layers/) are on its layer path.
+ * Past `timeoutMs` the command and everything it started are stopped, and it rejects naming
+ * `what` and the command's last lines.
+ */
+export function skiffAsync(args: string[], env: NodeJS.ProcessEnv, opts: { timeoutMs?: number; what?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(PROJECT, 'bin/skiff.js'), ...args], { env: { ...process.env, ...withTestLayers(env) } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -20,13 +33,23 @@ export function skiffAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ co
       stderr += d;
       if (process.env.SKIFF_TEST_VERBOSE) process.stderr.write(d);
     });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    const timer =
+      opts.timeoutMs &&
+      setTimeout(() => {
+        killTree(child.pid!);
+        const tail = stderr.trim().split('\n').slice(-15).join('\n');
+        reject(new Error(`${opts.what ?? `skiff ${args.join(' ')}`} did not finish within ${opts.timeoutMs! / 60_000} min; its last lines:\n${tail}`));
+      }, opts.timeoutMs);
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
-/** Configures and compiles `config` in its own workspace; throws with the build's output when it fails. */
-export async function buildImage(config: string, workspace: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
-  const r = await skiffAsync(['configure', 'compile'], { SKIFF_CONFIG: config, SKIFF_WORKSPACE: workspace, ...extraEnv });
+/** Configures and compiles `config` in its own workspace; throws with the build's output when it fails or takes longer than `timeoutMs`. */
+export async function buildImage(config: string, workspace: string, extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = BUILD_MS): Promise<string> {
+  const r = await skiffAsync(['configure', 'compile'], { SKIFF_CONFIG: config, SKIFF_WORKSPACE: workspace, ...extraEnv }, { timeoutMs, what: `building ${config} (workspace ${workspace})` });
   if (r.code !== 0) throw new Error(`building ${config} failed:\n${r.stdout}\n${r.stderr}`);
   return outDirOf(workspace);
 }

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { PROJECT } from './tree.ts';
+
+/** The suite's test-only layers (test/layers/README.md), found through SKIFF_EXTRA_CONFIGS_PATH. */
+export const TEST_LAYERS = path.join(PROJECT, 'test/layers');
+
+/** `env` with test/layers/ added to the layer search path, after any paths it already names. */
+export function withTestLayers(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const extra = env.SKIFF_EXTRA_CONFIGS_PATH ?? process.env.SKIFF_EXTRA_CONFIGS_PATH;
+  return { ...env, SKIFF_EXTRA_CONFIGS_PATH: [extra, TEST_LAYERS].filter(Boolean).join(':') };
+}
+
+/**
+ * The configurations the integration tests build, by architecture. Kernels dominate the suite's
+ * time, so the images of one architecture ask for one kernel configuration (the kernel cache is
+ * keyed by the final .config): a test-only layer gives an image the options of its siblings.
+ * Where the user's own configuration is the shared one (virt/qemu_arm64, the docker image,
+ * browser/v86), it is built as is.
+ */
+export const IMAGES = {
+  i386: {
+    v86: 'browser/v86',
+    v86Core: 'browser/v86,skiff/core',
+  },
+  amd64: {
+    // Docker's and runc's kernel options in every x86_64 image: virt/qemu with them boots as
+    // virt/qemu does, and the docker test needs no kernel of its own.
+    qemu: 'virt/qemu,test/kernel_amd64',
+    qemuCore: 'virt/qemu,skiff/core,test/kernel_amd64',
+    qemuDocker: 'virt/qemu,skiff/core,apps/docker',
+  },
+  armhf: {
+    // One small kernel for QEMU's virt machine and the Orange Pi card (its full sunxi_defconfig
+    // build is in `npm run build:all-boards`).
+    qemu: 'virt/qemu_armhf,test/kernel_armhf',
+    orangepi: 'orangepi/zero,test/kernel_armhf',
+    orangepiCore: 'orangepi/zero,skiff/core,test/kernel_armhf',
+  },
+  arm64: {
+    qemu: 'virt/qemu_arm64',
+    // Checked, not booted (QEMU has no RK3328): the card carries virt/qemu_arm64's kernel.
+    rock64: 'pine64/rock64,test/kernel_arm64',
+  },
+} as const;
