@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_DIR } from '../buildroot/layers/context.ts';
+import { PROJECT_DIR } from '../images/paths.ts';
 import { MANIFEST_FILE } from '../images/manifest.ts';
 import { outDir } from '../images/paths.ts';
 

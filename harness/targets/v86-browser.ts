@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { PROJECT_DIR } from '../../buildroot/layers/context.ts';
+import { PROJECT_DIR } from '../../images/paths.ts';
 import type { StaticSite } from '../browser.ts';
 import { Console } from '../console.ts';
 import { RelayPort } from '../relay.ts';
