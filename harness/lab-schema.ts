@@ -47,11 +47,10 @@ const serialTarget = z.strictObject({
         .refine((n) => n >= 1 && n <= 65535)
         .default(22)
         .register(about, { expected: 'a port number (1-65535)', fix: "the port of the board's SSH server (22 by default)" }),
-      user: z.string().min(1).default('root').register(about, { expected: 'a user name', fix: 'the user to log in as (root by default)' }),
       key: z.string().min(1).optional().register(about, { expected: 'a path', fix: "a private key file, e.g. ~/.ssh/id_ed25519 (relative paths are from the lab file's folder)" }),
     })
     .optional()
-    .register(about, { expected: 'a mapping', fix: 'give it host: (port:, user: and key: are optional), or remove ssh:' }),
+    .register(about, { expected: 'a mapping', fix: 'give it host: (port: and key: are optional), or remove ssh:' }),
 });
 
 const emulatorTarget = z.strictObject({

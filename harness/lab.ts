@@ -24,7 +24,6 @@ export interface EmulatorSpec {
 export interface SshSpec {
   host: string;
   port: number;
-  user: string;
   key?: string;
 }
 export type TargetSpec = SerialSpec | EmulatorSpec;

@@ -49,7 +49,7 @@ echo $! > ${dir}/socat.pid
 } }];\n`,
     );
     lab = labFile(
-      `targets:\n  lab-board:\n    kind: serial\n    serial: { device: ${dir}/tty, baud: 115200 }\n    power: { on: "sh ${dir}/on.sh", off: "sh ${dir}/off.sh" }\n    ssh: { host: 127.0.0.1, port: ${sshPort}, user: root }\nscenarios: [${dir}/scenarios.mts]\n`,
+      `targets:\n  lab-board:\n    kind: serial\n    serial: { device: ${dir}/tty, baud: 115200 }\n    power: { on: "sh ${dir}/on.sh", off: "sh ${dir}/off.sh" }\n    ssh: { host: 127.0.0.1, port: ${sshPort} }\nscenarios: [${dir}/scenarios.mts]\n`,
     );
   }, buildTimeout(1));
 

@@ -42,7 +42,8 @@ describe('lab files', () => {
     // Wrong types named as wrong types, not silently replaced by a default.
     [pi('    ssh: { host: 192.168.1.50, port: twenty-two }\n'), /lab\.yaml: targets\.pi\.ssh\.port: expected a port number \(1-65535\), got "twenty-two"\n {2}fix: /],
     [pi('    ssh: { host: 192.168.1.50, port: 70000 }\n'), /targets\.pi\.ssh\.port: expected a port number \(1-65535\), got 70000/],
-    [pi('    ssh: { host: 192.168.1.50, user: [root] }\n'), /targets\.pi\.ssh\.user: expected a user name, got a list/],
+    // Scenarios name the user they log in as (ssh-keys: root), so the lab file has no user key.
+    [pi('    ssh: { host: 192.168.1.50, user: root }\n'), /targets\.pi\.ssh\.user: unknown key/],
     ['targets:\n  - kind: qemu\n    image: out\n', /lab\.yaml: targets: expected a mapping of target names to targets, got a list/],
     ['targets:\n  vm: { kind: qemu, image: out }\nscenarios: mine.mts\n', /scenarios: expected a list of module paths, got "mine.mts"/],
     // Empty (null) sections.
@@ -77,7 +78,7 @@ describe('lab files', () => {
       device: '/dev/ttyUSB0',
       baud: 115200,
       power: { on: 'uhubctl -l 1-1 -p 2 -a on', off: 'uhubctl -l 1-1 -p 2 -a off' },
-      ssh: { host: '192.168.1.50', port: 22, user: 'root', key: path.join(path.dirname(file), 'keys/pi') },
+      ssh: { host: '192.168.1.50', port: 22, key: path.join(path.dirname(file), 'keys/pi') },
     });
   });
 
@@ -95,7 +96,7 @@ describe('lab files', () => {
       device: '/dev/ttyUSB0',
       baud: 115200,
       power: { on: 'uhubctl -l 1-1 -p 2 -a on', off: 'uhubctl -l 1-1 -p 2 -a off' },
-      ssh: { host: '192.168.1.50', port: 22, user: 'root', key: path.join(os.homedir(), '.ssh/id_ed25519') },
+      ssh: { host: '192.168.1.50', port: 22, key: path.join(os.homedir(), '.ssh/id_ed25519') },
     });
     expect(lab.targets.get('qemu-x86')).toEqual({ kind: 'qemu', name: 'qemu-x86', image: path.join(dir, 'images/out/qemu') });
     expect(lab.scenarios).toEqual([path.join(dir, 'tests/my-board.mts')]);
