@@ -13,6 +13,7 @@ import { partitionNode } from '../../buildroot/debian/disk-safety.ts';
 import { type FlashOptions, format, install } from '../../buildroot/debian/flash.ts';
 import { sampleManifest } from '../support/manifest.ts';
 import { ctxFor, PROJECT, tempDir, writeTree } from '../support/tree.ts';
+import { outDir } from '../../images/paths.ts';
 
 const MiB = 1024 * 1024;
 /** The cards of the real layers, as `skiff cmd pi/common/format` with SKIFF_CONFIG=pi/4 reads them. */
@@ -432,7 +433,7 @@ describe('board format/install: writing an image file', () => {
     const rootDir = path.join(w.dir, 'root');
     fs.mkdirSync(rootDir);
     fs.symlinkSync(path.join(PROJECT, 'configs'), path.join(rootDir, 'configs'));
-    fs.cpSync(path.join(w.images, 'boot'), path.join(rootDir, 'images/out/default/boot'), { recursive: true });
+    fs.cpSync(path.join(w.images, 'boot'), path.join(outDir({ rootDir, workspace: 'default' }), 'boot'), { recursive: true });
     w.image(64);
     const env: NodeJS.ProcessEnv = { ...process.env, SKIFF_ROOT_DIR: rootDir, SKIFF_CONFIG: 'pi/4', SKIFF_WORKSPACE: '', SKIFF_IMAGES_DIR: '', SKIFF_RPI_FIRMWARE_DIR: w.firmware, SKIFF_BOOT_SIZE_MIB: '32' };
     delete env.PI_SD;
