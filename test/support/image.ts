@@ -5,7 +5,7 @@ import { V86Machine } from '../../emulator/machine.ts';
 import { loadImageDir, nodeWasmPath } from '../../emulator/node-image.ts';
 import { BOOT_MARKER_LINE, bootMarker } from '../../images/boot-marker.ts';
 import { outDir } from '../../images/paths.ts';
-import { killTree } from './kill-tree.ts';
+import { boostTree, killTree } from './process-tree.ts';
 import { withTestLayers } from './test-kernels.ts';
 import { PROJECT } from './tree.ts';
 
@@ -29,9 +29,17 @@ export function skiffAsync(args: string[], env: NodeJS.ProcessEnv, opts: { timeo
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
+    const boosted = new Set<number>();
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;
       if (process.env.SKIFF_TEST_VERBOSE) process.stderr.write(d);
+      // The build waits on a cache lock (a kernel, a core image) another build holds, maybe the
+      // background prebuild at the lowest priority (prebuild.ts): that one now runs at ours.
+      for (const m of stderr.slice(-2000).matchAll(/waiting for (?:process|build) (\d+), which/g)) {
+        const holder = Number(m[1]);
+        if (!boosted.has(holder)) boostTree(holder);
+        boosted.add(holder);
+      }
     });
     const timer =
       opts.timeoutMs &&

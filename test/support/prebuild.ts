@@ -4,17 +4,21 @@
 // in workspaces of its own. Much of the suite boots emulated machines on one core; this puts the
 // other core to work on what later files need. Those files build their own images as before:
 // the kernel and core caches are keyed by content, so they reuse what is ready and wait (on the
-// cache's lock) for what is still being built. A failed prebuild only costs its time: the file
-// that needs the image builds it again and reports the failure.
+// cache's lock) for what is still being built, lending it their priority meanwhile (image.ts).
+// A failed prebuild only costs its time: the file that needs the image builds it again and
+// reports the failure.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { killTree } from './kill-tree.ts';
+import { killTree } from './process-tree.ts';
 import { IMAGES, withTestLayers } from './test-kernels.ts';
 import { PROJECT } from './tree.ts';
 
-/** In the order suite-order.ts runs the files that need them. */
-export const PREBUILD = [IMAGES.i386.v86Core, IMAGES.amd64.qemuDocker, IMAGES.armhf.orangepiCore, IMAGES.arm64.qemu];
+/**
+ * In the order suite-order.ts runs the files that need them. A build makes its core image before
+ * its kernel, so a kernel that files need before the core image comes first on its own.
+ */
+export const PREBUILD = [IMAGES.i386.v86Core, IMAGES.amd64.qemu, IMAGES.amd64.qemuDocker, IMAGES.arm64.qemu, IMAGES.armhf.qemu, IMAGES.armhf.orangepiCore];
 
 export default function prebuild(): (() => void) | undefined {
   if (process.env.SKIFF_TEST_PREBUILD !== '1') return undefined;
