@@ -11,8 +11,12 @@ import { PROJECT } from './tree.ts';
 
 export const outDirOf = (workspace: string) => outDir({ rootDir: PROJECT, workspace });
 
-/** How long one image build may take from scratch (a kernel, Debian packages, a Skiff Core image) on a slow 2-core CI machine, with room. */
-export const BUILD_MS = 25 * 60_000;
+/**
+ * How long one image build may take from scratch (a kernel, Debian packages, a Skiff Core image):
+ * a few minutes on an idle 2-core machine, but up to half an hour was seen on one shared with
+ * other builds.
+ */
+export const BUILD_MS = 40 * 60_000;
 
 /** A vitest timeout for a test or hook that builds `builds` images and then spends up to `restMs` on other work: past the builds' own deadlines, so a slow build fails with buildImage's message. */
 export const buildTimeout = (builds: number, restMs = 0) => builds * BUILD_MS + restMs + 60_000;
