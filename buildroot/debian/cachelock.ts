@@ -10,6 +10,23 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The pid in a lock file; 'unwritten' for a lock a process has just created, 'gone' once released. */
+function readHolder(lock: string): number | 'unwritten' | 'gone' {
+  let text: string;
+  try {
+    text = fs.readFileSync(lock, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    throw err;
+  }
+  if (text === '') {
+    // A creator killed between creating and writing leaves an empty file: stale after a while.
+    const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+    return age > 10_000 ? 0 : 'unwritten';
+  }
+  return Number(text) || 0;
+}
+
 /**
  * Runs `fn` holding an exclusive lock on a cache entry, so two builds (two workspaces, two test
  * files) never extract or compile into the same folder at once. A lock left by a dead process is taken over.
@@ -24,13 +41,17 @@ export async function withCacheLock<T>(target: string, onWait: (holder: number) 
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(fs.readFileSync(lock, 'utf8')) || 0;
-      if (!holder || !alive(holder)) {
-        fs.rmSync(lock, { force: true });
-        continue;
+      const holder = readHolder(lock);
+      if (holder === 'gone') continue;
+      // An empty lock is one whose holder has created it and not yet written its pid: not stale.
+      if (holder !== 'unwritten') {
+        if (holder === 0 || !alive(holder)) {
+          fs.rmSync(lock, { force: true });
+          continue;
+        }
+        if (!told) onWait(holder);
+        told = true;
       }
-      if (!told) onWait(holder);
-      told = true;
       await new Promise((r) => setTimeout(r, 500));
     }
   }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Context } from '../layers/context.ts';
 import { SkiffError } from '../../lib/errors.ts';
@@ -14,22 +15,43 @@ const PLUGINS = ['xtables'];
 /** Host-side service wiring of Debian packages we do not run (we have our own init). */
 const SKIP = [/^etc\/(init\.d|rc\d\.d|cron\.[a-z]+|logrotate\.d|default|systemd)(\/|$)/, /^usr\/sbin\/update-/];
 
-/** Unpacks a .deb once into the cache; a half-done unpack is never used. */
+/**
+ * Unpacks a .deb once into the cache; a half-done unpack is never used. Builds running side by side
+ * (test files, workspaces) may unpack the same package at once: each unpacks into its own folder and
+ * the first rename wins; the folder is only ever created whole, so it is never removed under a reader.
+ */
 export async function extractDeb(ctx: Context, deb: string): Promise<string> {
   const dir = path.join(cacheDir(ctx), 'extracted', path.basename(deb, '.deb'));
   if (fs.existsSync(path.join(dir, '.complete'))) return dir;
-  const tmp = `${dir}.partial-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
+  const tmp = `${dir}.partial-${process.pid}-${randomUUID()}`;
   fs.mkdirSync(tmp, { recursive: true });
-  await run('dpkg-deb', ['-x', deb, tmp]);
-  fs.writeFileSync(path.join(tmp, '.complete'), '');
-  // Another build may have finished the same unpack meanwhile: either copy is complete.
-  if (fs.existsSync(path.join(dir, '.complete'))) fs.rmSync(tmp, { recursive: true, force: true });
-  else {
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.renameSync(tmp, dir);
+  try {
+    await run('dpkg-deb', ['-x', deb, tmp]);
+    fs.writeFileSync(path.join(tmp, '.complete'), '');
+    // A folder without the mark was left by an older layout of the cache: set aside, then removed.
+    if (fs.existsSync(dir) && !fs.existsSync(path.join(dir, '.complete'))) moveAsideAndRemove(dir);
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !fs.existsSync(path.join(dir, '.complete'))) throw err;
+      // Another build finished the same unpack first: its copy is the same.
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
   return dir;
+}
+
+function moveAsideAndRemove(dir: string): void {
+  const aside = `${dir}.stale-${process.pid}-${randomUUID()}`;
+  try {
+    fs.renameSync(dir, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else moved it
+    throw err;
+  }
+  fs.rmSync(aside, { recursive: true, force: true });
 }
 
 function walkFiles(root: string, rel: string, out: string[]): void {
