@@ -19,6 +19,14 @@ const Qemu = z.object({
   cpu: z.string().optional(),
   /** Memory the model insists on, MiB (QEMU_MEMORY): orangepi-pc takes exactly 1 GiB. */
   memoryMB: z.number().int().positive().optional(),
+  /** Which serial port is the console, 1 for the first (QEMU_SERIAL): raspi3b's is its second UART. */
+  serial: z.number().int().positive().optional(),
+  /**
+   * A Raspberry Pi card (QEMU_DTB): QEMU cannot run the GPU firmware, so it takes the firmware's
+   * part, loading the kernel and initramfs config.txt names, this device tree and cmdline.txt from
+   * the card's boot partition.
+   */
+  dtb: z.string().optional(),
 });
 
 const BootloaderRecord = z.object({
@@ -42,8 +50,15 @@ export const ManifestSchema = z.object({
   packages: z.array(z.object({ name: z.string(), version: z.string(), sha256: z.string(), arch: z.string() })),
   hostFiles: z.record(z.string(), z.string()),
   qemu: Qemu.optional(),
-  /** Boards: the card image (a file of `outputs`) and the bootloader taken from Debian. */
-  board: z.object({ card: z.string(), bootloader: BootloaderRecord.optional() }).optional(),
+  /** Boards: the card image (a file of `outputs`) and the bootloader and firmware taken from Debian. */
+  board: z
+    .object({
+      card: z.string(),
+      bootloader: BootloaderRecord.optional(),
+      /** Firmware on the boot partition: a Debian package, or the folder a variable named. */
+      firmware: z.union([z.object({ pkg: z.string(), version: z.string() }), z.object({ folder: z.string(), variable: z.string() })]).optional(),
+    })
+    .optional(),
   /**
    * Skiff Core: the core image shipped in core/ (a squashfs `file`, or for v86 a 9p `share`:
    * core/fs.json and the files in core/flat/, which `outputs` leaves out) and its Debian packages.

@@ -1,5 +1,5 @@
 // Board facts are layer data: the merged `debian/config` of a stack says how QEMU boots the image
-// (QEMU_BINARY, QEMU_MACHINE, QEMU_CPU, QEMU_MEMORY) and, for a family whose cards `skiff cmd
+// (QEMU_BINARY, QEMU_MACHINE, QEMU_CPU, QEMU_MEMORY, QEMU_SERIAL, QEMU_DTB) and, for a family whose cards `skiff cmd
 // <family>/common/format` writes, which variable names the card and how big its boot partition is
 // (CARD_DEVICE_VARIABLE, CARD_FORMAT_BOOT_SIZE). The build records the QEMU facts in the manifest;
 // format and install read the card facts from the selected layers.
@@ -16,7 +16,7 @@ export function debianSettings(r: Resolution): Record<string, string> {
   return Object.fromEntries([...r.configuration.configs.debian.final.values()].map((s) => [s.symbol, unquote(s.value) ?? '']));
 }
 
-const QEMU_KEYS = ['QEMU_MACHINE', 'QEMU_CPU', 'QEMU_MEMORY'] as const;
+const QEMU_KEYS = ['QEMU_MACHINE', 'QEMU_CPU', 'QEMU_MEMORY', 'QEMU_SERIAL', 'QEMU_DTB'] as const;
 
 /**
  * How QEMU boots the stack's image, or undefined when no layer sets QEMU_BINARY. A stack that boots
@@ -33,11 +33,24 @@ export function qemuFacts(settings: Record<string, string>, chain: string): Qemu
   if (!/^qemu-system-[a-z0-9_]+$/.test(binary)) throw new SkiffError(`QEMU_BINARY=${binary} is not a qemu-system-* program`, 'e.g. QEMU_BINARY=qemu-system-x86_64');
   const memory = settings.QEMU_MEMORY;
   if (memory && !/^[1-9]\d*$/.test(memory)) throw new SkiffError(`QEMU_MEMORY=${memory} is not a whole number of MiB`, 'e.g. QEMU_MEMORY=1024');
+  const serial = settings.QEMU_SERIAL;
+  if (serial && !/^[1-9]$/.test(serial)) throw new SkiffError(`QEMU_SERIAL=${serial} is not the number of a serial port (1 for the first)`, 'e.g. QEMU_SERIAL=2 when the console is the machine\'s second UART');
+  const dtb = settings.QEMU_DTB;
+  if (dtb) {
+    if (settings.BOOT_METHOD !== 'rpi-firmware') throw new SkiffError(`${chain} sets QEMU_DTB, which only a Raspberry Pi card uses (BOOT_METHOD=rpi-firmware)`, 'remove QEMU_DTB: U-Boot boards load their device tree themselves');
+    if (!(settings.KERNEL_DTBS ?? '').split(/\s+/).some((d) => d.split('/').pop() === dtb)) {
+      throw new SkiffError(`QEMU_DTB=${dtb} is not among the device trees the layers build (KERNEL_DTBS)`, 'name one of KERNEL_DTBS, without its folder');
+    }
+  } else if (settings.BOOT_METHOD === 'rpi-firmware') {
+    throw new SkiffError(`${chain} boots a Raspberry Pi card in QEMU but sets no QEMU_DTB`, 'QEMU does not run the GPU firmware that picks the device tree: name the one for QEMU_MACHINE, e.g. QEMU_DTB=bcm2837-rpi-3-b.dtb');
+  }
   return {
     binary,
     ...(settings.QEMU_MACHINE ? { machine: settings.QEMU_MACHINE } : {}),
     ...(settings.QEMU_CPU ? { cpu: settings.QEMU_CPU } : {}),
     ...(memory ? { memoryMB: Number(memory) } : {}),
+    ...(serial ? { serial: Number(serial) } : {}),
+    ...(dtb ? { dtb } : {}),
   };
 }
 

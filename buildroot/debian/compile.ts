@@ -22,6 +22,7 @@ import { outDir } from '../../images/paths.ts';
 import { Progress } from './progress.ts';
 import { run } from './run.ts';
 import { extractDeb, isLink, stagePackages } from './rootfs.ts';
+import { fetchFirmware } from './firmware.ts';
 import { debianSources } from './sources.ts';
 import { addUsers } from './users.ts';
 
@@ -183,6 +184,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   // Fetched before the kernel is built, so a wrong U-Boot target fails in seconds, not after it.
   const bootloader = plan.card?.bootloader && (await fetchBootloader(ctx, plan.arch.debian, plan.card.bootloader, progress));
   if (bootloader) progress.tick(`bootloader: ${bootloader.pkg} ${bootloader.version}, ${bootloader.target}`, 0, true);
+  const firmware = plan.card?.firmware && (await fetchFirmware(ctx, plan.arch.debian, plan.card.firmware, progress));
 
   const epoch = sourceDateEpoch(ctx);
   let core: { manager: string; image: CoreImage } | undefined;
@@ -284,10 +286,10 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   if (plan.card) {
     // A board boots from its card: the kernel, initramfs and device trees live in boot/ only.
     const written = await writeBoardImage(
-      { out: tmp, arch: plan.arch, bootMethod: plan.bootMethod, chain: r.chain.join(','), epoch, boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs, dtbs }, card: plan.card, bootloader },
+      { out: tmp, arch: plan.arch, bootMethod: plan.bootMethod, chain: r.chain.join(','), epoch, boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs, dtbs }, card: plan.card, bootloader, firmware },
       progress,
     );
-    board = { card: path.basename(written.card), ...(written.bootloader ? { bootloader: written.bootloader } : {}) };
+    board = { card: path.basename(written.card), ...(written.bootloader ? { bootloader: written.bootloader } : {}), ...(firmware ? { firmware: firmware.source } : {}) };
   } else {
     fs.copyFileSync(kernel.image, path.join(tmp, plan.image));
     for (const d of dtbs) {

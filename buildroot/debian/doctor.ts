@@ -79,6 +79,8 @@ export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squash
     // The card image: a U-Boot script, the partition table and the two file systems.
     needs.push({ what: 'mkimage', program: 'mkimage', pkg: 'u-boot-tools' }, ...CARD_NEEDS.format.filter((n) => n.program !== 'mke2fs'));
   }
+  // A Pi's card: the GPU firmware reads config.txt itself, so no script to wrap.
+  if (bootMethod === 'rpi-firmware') needs.push(...CARD_NEEDS.format.filter((n) => n.program !== 'mke2fs'));
   // The image of a QEMU machine layer is booted in the tests right after the build.
   if (bootMethod === 'qemu' && extras.qemu) needs.push(qemuNeed(extras.qemu));
   return needs;
