@@ -5,6 +5,7 @@ import path from 'node:path';
 import { type Manifest, readManifest } from '../images/manifest.ts';
 import { SkiffError } from '../lib/errors.ts';
 import type { SerialPort } from './console.ts';
+import { readRpiBootFiles, rpiBootArgs } from './rpi-boot.ts';
 
 export interface QemuOptions {
   /** images/out/<workspace>/ of a build whose layers say how QEMU boots it (QEMU_BINARY: virt/qemu*, orangepi). */
@@ -60,12 +61,21 @@ function virtArgs(manifest: Manifest, options: QemuOptions, fwd: string): string
  * card, its boot ROM runs U-Boot's SPL from the card, and U-Boot loads the boot partition. The
  * card is copied once to `disk`, so the built image stays pristine and persist lives in the copy.
  */
-function boardArgs(card: string, options: QemuOptions, fwd: string): string[] {
+function boardArgs(card: string, options: QemuOptions, fwd: string, rpiDtb?: string): string[] {
   if (!fs.existsSync(options.disk)) {
     fs.mkdirSync(path.dirname(options.disk), { recursive: true });
     fs.copyFileSync(path.join(options.imageDir, card), options.disk);
   }
-  return ['-drive', `file=${options.disk},if=sd,format=raw`, '-nic', `user${fwd}`];
+  // A Raspberry Pi: the files its GPU firmware would load, read from the card (harness/rpi-boot.ts).
+  const firmwarePart = rpiDtb ? rpiBootArgs(readRpiBootFiles(options.disk, rpiDtb, `${options.disk}.boot`)) : [];
+  return [...firmwarePart, '-drive', `file=${options.disk},if=sd,format=raw`, '-nic', `user${fwd}`];
+}
+
+/** The console on the machine's `serial`-th UART (QEMU_SERIAL): the ones before it go nowhere. */
+function consoleArgs(serial: number, terminal: boolean): string[] {
+  const before = Array.from({ length: serial - 1 }, () => ['-serial', 'null']).flat();
+  if (terminal) return serial === 1 ? ['-nographic'] : ['-display', 'none', ...before, '-serial', 'mon:stdio'];
+  return ['-display', 'none', '-monitor', 'none', ...before, '-serial', 'stdio'];
 }
 
 /**
@@ -85,12 +95,12 @@ export function qemuCommand(manifest: Manifest, options: QemuOptions & { termina
   const fwd = options.sshPort ? `,hostfwd=tcp:127.0.0.1:${options.sshPort}-:22` : '';
   // A board model may insist on its real memory size (orangepi-pc: exactly 1 GiB).
   const memoryMB = q.memoryMB ?? options.memoryMB ?? 256;
-  const console = options.terminal ? ['-nographic'] : ['-display', 'none', '-monitor', 'none', '-serial', 'stdio'];
+  const console = consoleArgs(q.serial ?? 1, options.terminal ?? false);
   const args = [
     ...(q.machine ? ['-M', q.machine] : []),
     ...(q.cpu ? ['-cpu', q.cpu] : []),
     '-m', String(memoryMB), ...console, '-no-reboot',
-    ...(manifest.board ? boardArgs(manifest.board.card, options, fwd) : virtArgs(manifest, options, fwd)),
+    ...(manifest.board ? boardArgs(manifest.board.card, options, fwd, q.dtb) : virtArgs(manifest, options, fwd)),
   ];
   return { binary: q.binary, args };
 }
