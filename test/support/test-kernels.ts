@@ -38,10 +38,6 @@ export const IMAGES = {
     // The Pi 2/3 card, booted in QEMU's raspi machines (the full multi_v7_defconfig is built by `npm run build:all-boards`).
     pi3: 'pi/3,test/kernel_armhf',
   },
-  riscv64: {
-    // Debian's riscv64 packages come from trixie (the layer's DEBIAN_SUITE).
-    qemu: 'virt/qemu_riscv64',
-  },
   arm64: {
     qemu: 'virt/qemu_arm64',
     // Checked, not booted (QEMU has no RK3328): the card carries virt/qemu_arm64's kernel.
