@@ -14,7 +14,7 @@ export function escapes(file: string, ref: string): string | undefined {
   const from = path.dirname(path.join(PROJECT, file));
   const target = path.resolve(from, ref);
   if (!inside(target)) return `${ref} leaves the repository (from ${path.relative(PROJECT, from) || '.'})`;
-  // The first name after the climb must exist there: `../shared/x` from test/unit is a path meant // outside-on-purpose
+  // The first name after the climb must exist there: `../elsewhere/x` from test/unit is a path meant // outside-on-purpose
   // relative to the checkout's root, which lands outside it.
   const climbs = ref.match(/^(?:\.\.\/)+/)![0];
   const first = ref.slice(climbs.length).split('/')[0]!;
@@ -49,9 +49,9 @@ describe('the repository stands alone', () => {
   });
 
   it('catches a path out of the tree, and one meant from the root that lands outside it', () => {
-    expect(escapes('test/unit/x.test.ts', '../../../shared/seeds/README.md')).toMatch(/leaves the repository/); // outside-on-purpose
-    expect(escapes('README.md', '../shared/seeds/README.md')).toMatch(/leaves the repository/); // outside-on-purpose
-    expect(escapes('test/unit/x.test.ts', '../shared/seeds/001.txt')).toMatch(/no "shared"/); // outside-on-purpose
+    expect(escapes('test/unit/x.test.ts', '../../../elsewhere/seeds/README.md')).toMatch(/leaves the repository/); // outside-on-purpose
+    expect(escapes('README.md', '../elsewhere/seeds/README.md')).toMatch(/leaves the repository/); // outside-on-purpose
+    expect(escapes('test/unit/x.test.ts', '../elsewhere/seeds/001.txt')).toMatch(/no "elsewhere"/); // outside-on-purpose
     expect(escapes('test/unit/x.test.ts', '../../lib/errors.ts')).toBeUndefined();
   });
 });
