@@ -6,7 +6,8 @@ import SuiteOrder from './test/support/suite-order.ts';
 // Chromium). `npm test` is one run of all three: unit first (a unit failure stops the run there),
 // then the integration and e2e files one at a time, in the order of test/support/suite-order.ts,
 // with the kernels later files need built in the background (test/support/prebuild.ts); it ends
-// with the slowest files, tests and hooks. `npm run test:unit` runs the first tier only.
+// with the slowest files, tests and hooks. `npm run test:unit` runs the first tier only; the
+// `extra` project (`npm run test:extra`) holds boots that do not fit CI's time.
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/unit-first-reporter.ts', './test/support/slowest-reporter.ts'],
@@ -32,6 +33,17 @@ export default defineConfig({
           globalSetup: ['./test/support/prebuild.ts'],
           // Every test and hook states its own bound (test/support/image.ts: buildTimeout); these
           // only catch one that forgot.
+          hookTimeout: 60_000,
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          // Boots that need a kernel of their own beyond CI's time budget (riscv64): `npm run
+          // test:extra`, not part of `npm test`.
+          name: 'extra',
+          include: ['test/extra/**/*.test.ts'],
+          fileParallelism: false,
           hookTimeout: 60_000,
           testTimeout: 60_000,
         },

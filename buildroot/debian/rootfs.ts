@@ -89,6 +89,14 @@ export interface StagedPackages {
  */
 export function stagePackages(tree: string, arch: ArchInfo, requested: { name: string; dir: string }[], all: string[]): StagedPackages {
   const files: string[] = [];
+  // Packages from a merged-/usr release (trixie on) ship nothing under /bin, /sbin or /lib: the tree
+  // gets those as links into /usr, as such a system has, so /bin/sh and the ELF loader's path resolve.
+  const merged = usrIsMerged(all);
+  const mergedTops = merged ? MERGED_TOPS.filter((t) => t !== 'lib64' || all.some((d) => fs.existsSync(path.join(d, 'usr/lib64')))) : [];
+  for (const top of mergedTops) {
+    fs.mkdirSync(path.join(tree, 'usr', top), { recursive: true });
+    if (!isLink(path.join(tree, top))) fs.symlinkSync(`usr/${top}`, path.join(tree, top));
+  }
   for (const pkg of requested) {
     const rels: string[] = [];
     for (const top of [...TAKE, ...PLUGINS.map((d) => `usr/lib/${arch.triplet}/${d}`)]) walkFiles(pkg.dir, top, rels);
@@ -117,6 +125,7 @@ export function stagePackages(tree: string, arch: ArchInfo, requested: { name: s
     addWithTarget(found.dir, found.rel);
   };
   const addWithTarget = (dir: string, rel: string) => {
+    if (libraries.includes(rel)) return;
     copyEntry(path.join(dir, rel), path.join(tree, rel));
     libraries.push(rel);
     const st = fs.lstatSync(path.join(dir, rel));
@@ -137,7 +146,8 @@ export function stagePackages(tree: string, arch: ArchInfo, requested: { name: s
     }
     if (elf.interpreter && !done.has(elf.interpreter)) {
       done.add(elf.interpreter);
-      const interp = elf.interpreter.replace(/^\/+/, '');
+      const loader = elf.interpreter.replace(/^\/+/, '');
+      const interp = mergedTops.some((t) => loader.startsWith(`${t}/`)) ? `usr/${loader}` : loader;
       const owner = all.find((d) => fs.existsSync(path.join(d, interp)) || isLink(path.join(d, interp)));
       if (!owner) throw new SkiffError(`${rel} needs the loader ${elf.interpreter}, which no resolved package provides`, 'add libc6 to a layer\'s debian/packages');
       addWithTarget(owner, interp);
@@ -146,6 +156,14 @@ export function stagePackages(tree: string, arch: ArchInfo, requested: { name: s
   };
   for (const rel of files) inspect(rel);
   return { files, libraries };
+}
+
+const MERGED_TOPS = ['bin', 'sbin', 'lib', 'lib64'];
+
+/** True when packages have /usr but none a real /bin, /sbin, /lib or /lib64 folder: a merged-/usr release. */
+export function usrIsMerged(packageDirs: string[]): boolean {
+  const isDir = (p: string) => fs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  return packageDirs.some((d) => isDir(path.join(d, 'usr'))) && !packageDirs.some((d) => MERGED_TOPS.some((t) => isDir(path.join(d, t))));
 }
 
 export function isLink(p: string): boolean {

@@ -43,4 +43,8 @@ export const IMAGES = {
     // Checked, not booted (QEMU has no RK3328): the card carries virt/qemu_arm64's kernel.
     rock64: 'pine64/rock64,test/kernel_arm64',
   },
+  // Outside `npm test` (test/extra/, `npm run test:extra`): a fifth kernel does not fit CI's time.
+  riscv64: {
+    qemu: 'virt/qemu_riscv64',
+  },
 } as const;
