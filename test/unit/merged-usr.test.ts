@@ -11,12 +11,12 @@ import { tempDir } from '../support/tree.ts';
 const HOST_LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 const HOST_LOADER = '/lib64/ld-linux-x86-64.so.2';
 
-/** A package folder holding the host's real files at the given paths, and links (`-> target`). */
+/** A package folder holding the host's real files at the given paths, and relative links (`-> path in the package`). */
 function pkg(root: string, name: string, files: Record<string, string>): string {
   const dir = path.join(root, name);
   for (const [rel, from] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    if (from.startsWith('-> ')) fs.symlinkSync(from.slice(3), path.join(dir, rel));
+    if (from.startsWith('-> ')) fs.symlinkSync(path.posix.relative(path.posix.dirname(rel), from.slice(3)), path.join(dir, rel));
     else {
       fs.copyFileSync(fs.realpathSync(from), path.join(dir, rel));
       fs.chmodSync(path.join(dir, rel), 0o755);
@@ -33,7 +33,7 @@ describe('staging packages of a merged-/usr release', () => {
     const libc = pkg(root, 'libc6', {
       'usr/lib/x86_64-linux-gnu/libc.so.6': HOST_LIBC,
       'usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2': HOST_LOADER,
-      'usr/lib64/ld-linux-x86-64.so.2': '-> ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2',
+      'usr/lib64/ld-linux-x86-64.so.2': '-> usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2',
     });
     expect(usrIsMerged([prog, libc])).toBe(true);
     const tree = path.join(root, 'tree');
@@ -54,7 +54,7 @@ describe('staging packages of a merged-/usr release', () => {
     const libc = pkg(root, 'libc6', {
       'lib/x86_64-linux-gnu/libc.so.6': HOST_LIBC,
       'lib/x86_64-linux-gnu/ld-linux-x86-64.so.2': HOST_LOADER,
-      'lib64/ld-linux-x86-64.so.2': '-> ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2',
+      'lib64/ld-linux-x86-64.so.2': '-> lib/x86_64-linux-gnu/ld-linux-x86-64.so.2',
     });
     fs.mkdirSync(path.join(libc, 'usr/share'), { recursive: true });
     expect(usrIsMerged([prog, libc])).toBe(false);
