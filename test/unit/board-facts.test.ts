@@ -10,21 +10,11 @@ import { planBuild } from '../../buildroot/debian/compile.ts';
 import { hostNeeds } from '../../buildroot/debian/doctor.ts';
 import { resolveSelection } from '../../buildroot/layers/workspace.ts';
 import { qemuCommand } from '../../harness/qemu.ts';
-import { SkiffError } from '../../lib/errors.ts';
 import { sampleManifest } from '../support/manifest.ts';
 import { ctxFor, PROJECT, tempDir, writeTree } from '../support/tree.ts';
+import { refusal } from '../support/refusal.ts';
 
 const settingsOf = (config: string, env: NodeJS.ProcessEnv = {}) => debianSettings(resolveSelection(ctxFor(PROJECT, env), { config, from: 'SKIFF_CONFIG' }));
-
-function refusal(f: () => unknown): SkiffError {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SkiffError);
-    return err as SkiffError;
-  }
-  throw new Error('expected a SkiffError');
-}
 
 /** Scratch layers on top of the project's (SKIFF_EXTRA_CONFIGS_PATH), each a debian/config. */
 function extraLayers(configs: Record<string, string>): NodeJS.ProcessEnv {

@@ -1,21 +1,11 @@
 // A board's card plan, checked before any build: bootloader layout, sizes, device tree. Fast.
 import { describe, expect, it } from 'vitest';
-import { SkiffError } from '../../lib/errors.ts';
 import { bootScript, extlinuxConf, planCard } from '../../buildroot/debian/board-image.ts';
 import { parseSize, planBootloader } from '../../buildroot/debian/bootloader.ts';
+import { refusal } from '../support/refusal.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-function refusal(f: () => unknown): SkiffError {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SkiffError);
-    return err as SkiffError;
-  }
-  throw new Error('expected a SkiffError');
-}
 
 describe('bootloader plan', () => {
   it('reads sizes as the layers write them', () => {

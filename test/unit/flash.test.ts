@@ -6,7 +6,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SkiffError } from '../../lib/errors.ts';
 import { selectedCard } from '../../buildroot/debian/card-layout.ts';
 import { e2fsImage } from '../../buildroot/debian/card-write.ts';
 import { partitionNode } from '../../buildroot/debian/disk-safety.ts';
@@ -14,6 +13,7 @@ import { type FlashOptions, format, install } from '../../buildroot/debian/flash
 import { sampleManifest } from '../support/manifest.ts';
 import { ctxFor, PROJECT, tempDir, writeTree } from '../support/tree.ts';
 import { outDir } from '../../images/paths.ts';
+import { asyncRefusal } from '../support/refusal.ts';
 
 const MiB = 1024 * 1024;
 /** The cards of the real layers, as `skiff cmd pi/common/format` with SKIFF_CONFIG=pi/4 reads them. */
@@ -109,15 +109,6 @@ function fakeDisk(w: World, name: string, o: { minor?: number; removable?: boole
   return { node: path.join(dev, name), part: (i: number) => path.join(dev, partName(i)) };
 }
 
-async function refusal(p: Promise<unknown>): Promise<SkiffError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(SkiffError);
-  return err as SkiffError;
-}
-
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const region = (file: string, offset: number, size: number) => {
   const fd = fs.openSync(file, 'r');
@@ -142,16 +133,16 @@ const table = (img: string) =>
 describe('board format/install: refusals (nothing written)', () => {
   it('refuses without the device variable, naming it with an example', async () => {
     const w = world();
-    const err = await refusal(format(PI, w.options()));
+    const err = await asyncRefusal(format(PI, w.options()));
     expect(err.message).toContain('PI_SD is not set');
     expect(err.fix).toContain('PI_SD=/dev/sdX skiff cmd pi/common/format');
-    expect((await refusal(install(PI, w.options()))).fix).toContain('skiff cmd pi/common/install');
+    expect((await asyncRefusal(install(PI, w.options()))).fix).toContain('skiff cmd pi/common/install');
   });
 
   it('refuses a device that does not exist, and a folder', async () => {
     const w = world();
-    expect((await refusal(format(PI, w.options({ PI_SD: path.join(w.dir, 'nope.img') })))).message).toContain('does not exist');
-    expect((await refusal(format(PI, w.options({ PI_SD: w.dir })))).message).toContain('neither a block device nor an image file');
+    expect((await asyncRefusal(format(PI, w.options({ PI_SD: path.join(w.dir, 'nope.img') })))).message).toContain('does not exist');
+    expect((await asyncRefusal(format(PI, w.options({ PI_SD: w.dir })))).message).toContain('neither a block device nor an image file');
   });
 
   it('refuses an image file that is mounted', async () => {
@@ -159,7 +150,7 @@ describe('board format/install: refusals (nothing written)', () => {
     const img = w.image(64);
     const before = sha(img);
     w.mount(`${img} /mnt/card\\040one ext4 rw 0 0`);
-    const err = await refusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
+    const err = await asyncRefusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
     expect(err.message).toContain('is mounted');
     expect(err.message).toContain('/mnt/card one');
     expect(err.fix).toContain('umount');
@@ -174,7 +165,7 @@ describe('board format/install: refusals (nothing written)', () => {
     fs.mkdirSync(path.join(w.dir, 'dev'));
     expect(spawnSync('mknod', [path.join(w.dir, 'dev/loop9'), 'b', '240', '90']).status).toBe(0);
     w.mount(`${path.join(w.dir, 'dev/loop9')} /mnt/img ext4 rw 0 0`);
-    const err = await refusal(install(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
+    const err = await asyncRefusal(install(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
     expect(err.message).toMatch(/is mounted: .*loop9.* on \/mnt\/img/);
     expect(err.fix).toContain('losetup -d');
   });
@@ -187,13 +178,13 @@ describe('board format/install: refusals (nothing written)', () => {
     fs.symlinkSync('../../sdz', path.join(byId, 'usb-Generic_Card-0:0')); // outside-on-purpose
     fs.symlinkSync('../../sdz2', path.join(byId, 'usb-Generic_Card-0:0-part2')); // outside-on-purpose
     w.mount(`${path.join(byId, 'usb-Generic_Card-0:0-part2')} /media/persist ext4 rw 0 0`);
-    const err = await refusal(format(PI, w.options({ PI_SD: path.join(byId, 'usb-Generic_Card-0:0'), SKIFF_YES: 'yes' })));
+    const err = await asyncRefusal(format(PI, w.options({ PI_SD: path.join(byId, 'usb-Generic_Card-0:0'), SKIFF_YES: 'yes' })));
     expect(err.message).toContain('is mounted');
     expect(err.message).toContain('(sdz2) on /media/persist');
     expect(err.fix).toBe('unmount it first: umount "/media/persist"');
     // The same card unmounted gets past every check, up to the confirmation nobody can give here.
     fs.writeFileSync(path.join(w.dir, 'proc/mounts'), '');
-    const next = await refusal(format(PI, w.options({ PI_SD: d.node, SKIFF_BOOT_SIZE_MIB: '32' })));
+    const next = await asyncRefusal(format(PI, w.options({ PI_SD: d.node, SKIFF_BOOT_SIZE_MIB: '32' })));
     expect(next.message).toContain('nobody at a terminal to confirm');
   });
 
@@ -201,10 +192,10 @@ describe('board format/install: refusals (nothing written)', () => {
     const w = world();
     const d = fakeDisk(w, 'sdz');
     fs.appendFileSync(path.join(w.dir, 'proc/swaps'), `${d.part(2)}\tpartition\t1024\t0\t-2\n`);
-    expect((await refusal(format(PI, w.options({ PI_SD: d.node, SKIFF_YES: 'yes' })))).fix).toContain(`swapoff ${d.part(2)}`);
+    expect((await asyncRefusal(format(PI, w.options({ PI_SD: d.node, SKIFF_YES: 'yes' })))).fix).toContain(`swapoff ${d.part(2)}`);
     fs.writeFileSync(path.join(w.dir, 'proc/swaps'), 'Filename\tType\tSize\tUsed\tPriority\n');
     writeTree(path.join(w.dir, 'sys/block/sdz/sdz1/holders'), { 'dm-0': '' });
-    expect((await refusal(format(PI, w.options({ PI_SD: d.node, SKIFF_YES: 'yes' })))).message).toContain('sdz1 is in use by dm-0');
+    expect((await asyncRefusal(format(PI, w.options({ PI_SD: d.node, SKIFF_YES: 'yes' })))).message).toContain('sdz1 is in use by dm-0');
   });
 
   it.skipIf(!canMknod)("refuses the disk holding the host's root file system, even with SKIFF_FORCE", async () => {
@@ -212,7 +203,7 @@ describe('board format/install: refusals (nothing written)', () => {
     const d = fakeDisk(w, 'sdz');
     w.mount(`${d.part(2)} / ext4 rw 0 0`);
     for (const force of [{}, { SKIFF_FORCE: 'yes' }]) {
-      const err = await refusal(format(PI, w.options({ PI_SD: d.node, SKIFF_YES: 'yes', ...force })));
+      const err = await asyncRefusal(format(PI, w.options({ PI_SD: d.node, SKIFF_YES: 'yes', ...force })));
       expect(err.message).toContain("is the disk holding this machine's root file system");
     }
   });
@@ -220,22 +211,22 @@ describe('board format/install: refusals (nothing written)', () => {
   it.skipIf(!canMknod)('refuses a disk that is not removable unless SKIFF_FORCE=yes; an SD card in a built-in reader passes', async () => {
     const w = world();
     const d = fakeDisk(w, 'sdz', { removable: false, model: 'Samsung SSD 870' });
-    const err = await refusal(format(PI, w.options({ PI_SD: d.node, SKIFF_YES: 'yes' })));
+    const err = await asyncRefusal(format(PI, w.options({ PI_SD: d.node, SKIFF_YES: 'yes' })));
     expect(err.message).toContain('is not a removable disk');
     expect(err.message).toContain('Generic Samsung SSD 870');
     expect(err.fix).toContain('SKIFF_FORCE=yes');
     // Forced, it goes on to the next check (here: nobody to confirm), so force only lifts this one.
-    expect((await refusal(format(PI, w.options({ PI_SD: d.node, SKIFF_FORCE: 'yes', SKIFF_BOOT_SIZE_MIB: '32' })))).message).toContain('nobody at a terminal');
+    expect((await asyncRefusal(format(PI, w.options({ PI_SD: d.node, SKIFF_FORCE: 'yes', SKIFF_BOOT_SIZE_MIB: '32' })))).message).toContain('nobody at a terminal');
     const mmc = fakeDisk(w, 'mmcblk0', { minor: 16, removable: false, sdType: true });
     expect(fs.existsSync(mmc.part(1))).toBe(true);
     expect(mmc.part(1).endsWith('mmcblk0p1')).toBe(true);
-    expect((await refusal(format(PI, w.options({ PI_SD: mmc.node, SKIFF_BOOT_SIZE_MIB: '32' })))).message).toContain('nobody at a terminal');
+    expect((await asyncRefusal(format(PI, w.options({ PI_SD: mmc.node, SKIFF_BOOT_SIZE_MIB: '32' })))).message).toContain('nobody at a terminal');
   });
 
   it.skipIf(!canMknod)('refuses a partition instead of the whole disk', async () => {
     const w = world();
     const d = fakeDisk(w, 'sdz');
-    const err = await refusal(format(PI, w.options({ PI_SD: d.part(1), SKIFF_YES: 'yes' })));
+    const err = await asyncRefusal(format(PI, w.options({ PI_SD: d.part(1), SKIFF_YES: 'yes' })));
     expect(err.message).toContain('is a partition, not a whole disk');
     expect(err.fix).toBe(`name the disk: PI_SD=${d.node}`);
   });
@@ -244,7 +235,7 @@ describe('board format/install: refusals (nothing written)', () => {
     const w = world();
     const img = w.image(64);
     const before = sha(img);
-    const err = await refusal(format(PI, w.options({ PI_SD: img, SKIFF_BOOT_SIZE_MIB: '32' })));
+    const err = await asyncRefusal(format(PI, w.options({ PI_SD: img, SKIFF_BOOT_SIZE_MIB: '32' })));
     expect(err.message).toContain('nobody at a terminal to confirm');
     expect(err.fix).toContain('SKIFF_YES=yes');
     const summary = w.log.join('\n');
@@ -254,7 +245,7 @@ describe('board format/install: refusals (nothing written)', () => {
     expect(summary).toContain('start4.elf');
     expect(summary).toContain('overlays/uart.dtbo');
     let asked = '';
-    const no = await refusal(format(PI, w.options({ PI_SD: img, SKIFF_BOOT_SIZE_MIB: '32' }, { interactive: true, confirm: async (q) => ((asked = q), false) })));
+    const no = await asyncRefusal(format(PI, w.options({ PI_SD: img, SKIFF_BOOT_SIZE_MIB: '32' }, { interactive: true, confirm: async (q) => ((asked = q), false) })));
     expect(asked).toBe(`Erase and format ${img}? [y/N] `);
     expect(no.message).toContain('not confirmed');
     expect(sha(img)).toBe(before);
@@ -311,25 +302,25 @@ describe('board format/install: refusals (nothing written)', () => {
     const w = world({ firmware: false });
     const img = w.image(64);
     fs.rmSync(path.join(w.images, 'boot'), { recursive: true });
-    const err = await refusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
+    const err = await asyncRefusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
     expect(err.message).toBe(`no boot files in ${path.join(w.images, 'boot')}`);
     expect(err.fix).toContain('build them: SKIFF_CONFIG=pi/4 skiff configure compile');
     writeTree(path.join(w.images, 'boot'), { Image: 'k\n' });
-    const fw = await refusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
+    const fw = await asyncRefusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
     expect(fw.message).toContain('SKIFF_RPI_FIRMWARE_DIR is not set');
-    expect((await refusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes', SKIFF_RPI_FIRMWARE_DIR: w.images })))).message).toContain('holds no start*.elf');
+    expect((await asyncRefusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes', SKIFF_RPI_FIRMWARE_DIR: w.images })))).message).toContain('holds no start*.elf');
     expect(sha(img)).toBe(sha(w.image(64, 'blank.img')));
   });
 
   it('refuses a card too small for the layout, and names the missing tool with its Debian package', async () => {
     const w = world();
     const img = w.image(64);
-    const small = await refusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
+    const small = await asyncRefusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
     expect(small.message).toContain('too small for a 1.0 GiB boot partition');
     expect(small.fix).toContain('SKIFF_BOOT_SIZE_MIB=');
     const empty = path.join(w.dir, 'emptybin');
     fs.mkdirSync(empty);
-    const tools = await refusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes', PATH: empty })));
+    const tools = await asyncRefusal(format(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes', PATH: empty })));
     expect(tools.message).toBe('missing host tools: mformat (mtools), mcopy (mtools)');
     expect(tools.fix).toBe('install them as root: apt-get install -y --no-install-recommends mtools');
   });
@@ -337,7 +328,7 @@ describe('board format/install: refusals (nothing written)', () => {
   it('install refuses a card that was never formatted', async () => {
     const w = world();
     const img = w.image(64);
-    const err = await refusal(install(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
+    const err = await asyncRefusal(install(PI, w.options({ PI_SD: img, SKIFF_YES: 'yes' })));
     expect(err.message).toContain('has no FAT boot partition 1 (no partition table)');
     expect(err.fix).toContain('skiff cmd pi/common/format');
   });
@@ -469,7 +460,7 @@ describe('on this machine (default /proc and /sys)', () => {
 
   it.skipIf(!rootDev)("refuses the real root disk (skipped when / is not on a block device, e.g. overlay)", async () => {
     // No SKIFF_YES: should this check ever break, the run still stops at the missing confirmation.
-    const err = await refusal(format(PI, { env: { PATH: process.env.PATH, PI_SD: rootDev, SKIFF_FORCE: 'yes' }, interactive: false, log: () => {} }));
+    const err = await asyncRefusal(format(PI, { env: { PATH: process.env.PATH, PI_SD: rootDev, SKIFF_FORCE: 'yes' }, interactive: false, log: () => {} }));
     expect(err.message).toContain("is the disk holding this machine's root file system");
   });
 });
@@ -525,7 +516,7 @@ describe('board format/install: a U-Boot family, with the bootloader in front of
     const plain = world({ boot: { Image: 'k\n' }, firmware: false });
     await format(PINE64, plain.options({ PINE64_SD: img, SKIFF_YES: 'yes', SKIFF_BOOT_SIZE_MIB: '16' }));
     const before = sha(img);
-    const err = await refusal(install(PINE64, w.options({ PINE64_SD: img, SKIFF_YES: 'yes' })));
+    const err = await asyncRefusal(install(PINE64, w.options({ PINE64_SD: img, SKIFF_YES: 'yes' })));
     expect(err.message).toContain('partition 1 of');
     expect(err.message).toContain('starts at 1 MiB, but this board\'s bootloader needs the card up to 8.7 MiB');
     expect(err.fix).toContain('PINE64_SD=');
@@ -535,7 +526,7 @@ describe('board format/install: a U-Boot family, with the bootloader in front of
 
   it('format refuses without PINE64_SD, naming the family\'s variable', async () => {
     const { w } = rockchipWorld();
-    const err = await refusal(format(PINE64, w.options()));
+    const err = await asyncRefusal(format(PINE64, w.options()));
     expect(err.message).toBe('PINE64_SD is not set: skiff does not guess which disk to erase');
   });
 });

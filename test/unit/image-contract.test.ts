@@ -7,19 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { BOOT_MARKER_LINE, bootMarker } from '../../images/boot-marker.ts';
 import { readManifest } from '../../images/manifest.ts';
 import { outDir } from '../../images/paths.ts';
-import { SkiffError } from '../../lib/errors.ts';
 import { sampleManifest } from '../support/manifest.ts';
 import { PROJECT, tempDir } from '../support/tree.ts';
-
-function refusal(f: () => unknown): SkiffError {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SkiffError);
-    return err as SkiffError;
-  }
-  throw new Error('expected a SkiffError');
-}
+import { refusal } from '../support/refusal.ts';
 
 describe('readManifest', () => {
   it('reads what the build writes', () => {

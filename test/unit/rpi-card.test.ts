@@ -11,21 +11,11 @@ import { Progress } from '../../buildroot/debian/progress.ts';
 import { resolveSelection } from '../../buildroot/layers/workspace.ts';
 import { qemuCommand } from '../../harness/qemu.ts';
 import { parseConfigTxt, readRpiBootFiles } from '../../harness/rpi-boot.ts';
-import { SkiffError } from '../../lib/errors.ts';
 import { sampleManifest } from '../support/manifest.ts';
 import { ctxFor, PROJECT, tempDir } from '../support/tree.ts';
+import { asyncRefusal } from '../support/refusal.ts';
 
 const settingsOf = (config: string) => debianSettings(resolveSelection(ctxFor(PROJECT), { config, from: 'SKIFF_CONFIG' }));
-
-async function refusal(f: () => unknown): Promise<SkiffError> {
-  try {
-    await f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SkiffError);
-    return err as SkiffError;
-  }
-  throw new Error('expected a SkiffError');
-}
 
 describe('the GPU firmware, as layer data', () => {
   it('comes from Debian\'s raspi-firmware in non-free-firmware, in the variant upstream picks for each board', () => {
@@ -46,9 +36,9 @@ describe('the GPU firmware, as layer data', () => {
   });
 
   it('refuses a half-named firmware, naming the key to set', async () => {
-    expect((await refusal(() => planFirmware({ FIRMWARE_FILES: 'start.elf' }, 'x/y'))).message).toBe('x/y sets FIRMWARE_FILES but no FIRMWARE_PACKAGE');
-    expect((await refusal(() => planFirmware({ FIRMWARE_PACKAGE: 'raspi-firmware', FIRMWARE_FOLDER: 'usr/lib/raspi-firmware' }, 'x/y'))).message).toContain('no FIRMWARE_FILES');
-    expect((await refusal(() => planFirmware({ FIRMWARE_PACKAGE: 'p', FIRMWARE_FOLDER: 'f', FIRMWARE_FILES: 'a:b:c' }, 'x/y'))).message).toContain('"a:b:c" is not a file name');
+    expect((await asyncRefusal(() => planFirmware({ FIRMWARE_FILES: 'start.elf' }, 'x/y'))).message).toBe('x/y sets FIRMWARE_FILES but no FIRMWARE_PACKAGE');
+    expect((await asyncRefusal(() => planFirmware({ FIRMWARE_PACKAGE: 'raspi-firmware', FIRMWARE_FOLDER: 'usr/lib/raspi-firmware' }, 'x/y'))).message).toContain('no FIRMWARE_FILES');
+    expect((await asyncRefusal(() => planFirmware({ FIRMWARE_PACKAGE: 'p', FIRMWARE_FOLDER: 'f', FIRMWARE_FILES: 'a:b:c' }, 'x/y'))).message).toContain('"a:b:c" is not a file name');
   });
 
   it('takes the files from the folder SKIFF_RPI_FIRMWARE_DIR names, and says which file that folder lacks', async () => {
@@ -61,10 +51,10 @@ describe('the GPU firmware, as layer data', () => {
     expect(got.source).toEqual({ folder: dir, variable: 'SKIFF_RPI_FIRMWARE_DIR' });
     expect(got.files.map((f) => [path.basename(f.path), f.to])).toEqual([['bootcode.bin', 'bootcode.bin'], ['start_x.elf', 'start.elf'], ['fixup_x.dat', 'fixup.dat']]);
     fs.rmSync(path.join(dir, 'fixup_x.dat'));
-    const missing = await refusal(() => fetchFirmware(ctx({ SKIFF_RPI_FIRMWARE_DIR: dir }), 'armhf', plan, quiet));
+    const missing = await asyncRefusal(() => fetchFirmware(ctx({ SKIFF_RPI_FIRMWARE_DIR: dir }), 'armhf', plan, quiet));
     expect(missing.message).toContain('has no fixup_x.dat');
     const file = path.join(dir, 'bootcode.bin');
-    expect((await refusal(() => fetchFirmware(ctx({ SKIFF_RPI_FIRMWARE_DIR: file }), 'armhf', plan, quiet))).message).toContain('is not a folder');
+    expect((await asyncRefusal(() => fetchFirmware(ctx({ SKIFF_RPI_FIRMWARE_DIR: file }), 'armhf', plan, quiet))).message).toContain('is not a folder');
   });
 });
 
@@ -80,10 +70,10 @@ describe('QEMU in the GPU firmware\'s place', () => {
   it('needs QEMU_DTB for a Pi card, and refuses it elsewhere or when the layers do not build it', async () => {
     const pi = { BOOT_METHOD: 'rpi-firmware', QEMU_BINARY: 'qemu-system-arm', KERNEL_DTBS: 'bcm2836-rpi-2-b.dtb broadcom/bcm2837-rpi-3-b.dtb' };
     expect(qemuFacts({ ...pi, QEMU_DTB: 'bcm2837-rpi-3-b.dtb', QEMU_SERIAL: '2' }, 'x')).toEqual({ binary: 'qemu-system-arm', serial: 2, dtb: 'bcm2837-rpi-3-b.dtb' });
-    expect((await refusal(() => qemuFacts(pi, 'x'))).message).toContain('sets no QEMU_DTB');
-    expect((await refusal(() => qemuFacts({ ...pi, QEMU_DTB: 'bcm2711-rpi-4-b.dtb' }, 'x'))).message).toContain('is not among the device trees');
-    expect((await refusal(() => qemuFacts({ ...pi, BOOT_METHOD: 'uboot-script', QEMU_DTB: 'bcm2836-rpi-2-b.dtb' }, 'x'))).message).toContain('only a Raspberry Pi card uses');
-    expect((await refusal(() => qemuFacts({ ...pi, QEMU_DTB: 'bcm2836-rpi-2-b.dtb', QEMU_SERIAL: 'two' }, 'x'))).message).toContain('QEMU_SERIAL=two');
+    expect((await asyncRefusal(() => qemuFacts(pi, 'x'))).message).toContain('sets no QEMU_DTB');
+    expect((await asyncRefusal(() => qemuFacts({ ...pi, QEMU_DTB: 'bcm2711-rpi-4-b.dtb' }, 'x'))).message).toContain('is not among the device trees');
+    expect((await asyncRefusal(() => qemuFacts({ ...pi, BOOT_METHOD: 'uboot-script', QEMU_DTB: 'bcm2836-rpi-2-b.dtb' }, 'x'))).message).toContain('only a Raspberry Pi card uses');
+    expect((await asyncRefusal(() => qemuFacts({ ...pi, QEMU_DTB: 'bcm2836-rpi-2-b.dtb', QEMU_SERIAL: 'two' }, 'x'))).message).toContain('QEMU_SERIAL=two');
   });
 
   it('boots the kernel, initramfs, device tree and arguments it reads from the card\'s boot partition', () => {
