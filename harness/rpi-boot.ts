@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../lib/errors.ts';
+import { mtoolsEnv } from '../lib/mtools.ts';
 
 /** Byte offset of the first partition, from the card's MBR. */
 export function firstPartitionOffset(card: string): number {
@@ -51,7 +52,7 @@ export function readRpiBootFiles(card: string, dtb: string, dir: string): RpiBoo
   const image = `${card}@@${firstPartitionOffset(card)}`;
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const env = { ...process.env, MTOOLS_SKIP_CHECK: '1', MTOOLSRC: '/dev/null' };
+  const env = mtoolsEnv();
   const take = (name: string, needed: string) => {
     const to = path.join(dir, name);
     const r = spawnSync('mcopy', ['-n', '-i', image, `::${name}`, to], { env, encoding: 'utf8' });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { SkiffError } from '../../lib/errors.ts';
 import { type BootloaderLayout, formatBytes, type Layout, MiB } from './card-layout.ts';
 import { blockDevno, type Target } from './disk-safety.ts';
+import { mtoolsEnv } from '../../lib/mtools.ts';
 
 /** Program paths by name, as requireHostTools found them. */
 export type Tools = Record<string, string>;
@@ -42,8 +43,6 @@ function tool(program: string, args: string[], opts: { input?: string; env?: Nod
   return r.stdout;
 }
 
-// mtools otherwise reads the user's ~/.mtoolsrc and rejects partitions whose size is not a whole number of "tracks".
-export const mtoolsEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...env, MTOOLS_SKIP_CHECK: '1', MTOOLSRC: '/dev/null' });
 
 /** How mtools addresses a FAT partition: its node, or the image file at a byte offset. */
 export const mtoolsImage = (target: Target, part: PartitionSpan) => (part.node ? part.node : `${target.path}@@${part.offset}`);

@@ -4,53 +4,18 @@
 // test kernel of their architecture instead of the board's full defconfig build (that one is
 // `npm run build:all-boards`): see test/layers/README.md. Everything else on the cards is the board's.
 import { spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QemuTarget } from '../../harness/targets/qemu.ts';
+import { ext4Label, fatFile, fatList, partitions, readAt, sh, sha256 } from '../support/card.ts';
 import { buildImage, buildTimeout, outDirOf, skiffAsync } from '../support/image.ts';
 import { IMAGES, withTestLayers } from '../support/test-kernels.ts';
 import { PROJECT, tempDir } from '../support/tree.ts';
 import { readManifest } from '../../images/manifest.ts';
+import { mtoolsEnv } from '../../lib/mtools.ts';
 
 const MiB = 1024 * 1024;
-const MT = { ...process.env, MTOOLS_SKIP_CHECK: '1', MTOOLSRC: '/dev/null' };
-const sh = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => spawnSync(cmd, args, { encoding: 'utf8', env });
-const hash = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
-
-function readAt(file: string, offset: number, size: number): Buffer {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(size);
-    fs.readSync(fd, buf, 0, size, offset);
-    return buf;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-interface Partition {
-  start: number;
-  size: number;
-  type: string;
-  bootable?: boolean;
-}
-const partitions = (img: string) => (JSON.parse(sh('sfdisk', ['--json', img]).stdout) as { partitiontable: { partitions: Partition[] } }).partitiontable.partitions;
-const fatList = (img: string, offset: number) =>
-  sh('mdir', ['-/', '-b', '-i', `${img}@@${offset}`, '::/'], MT)
-    .stdout.split('\n')
-    .filter((l) => l && !l.endsWith('/'))
-    .map((l) => l.replace(/^::\//, ''))
-    .sort();
-const fatFile = (img: string, offset: number, file: string) => sh('mtype', ['-i', `${img}@@${offset}`, `::/${file}`], MT).stdout;
-/** An ext4 superblock sits 1024 bytes in: magic 0xEF53 at 56, the volume label at 120. */
-function ext4Label(img: string, offset: number): string | undefined {
-  const sb = readAt(img, offset + 1024, 1024);
-  if (sb.readUInt16LE(56) !== 0xef53) return undefined;
-  return sb.subarray(120, 136).toString('latin1').replace(/\0+$/, '');
-}
-
 /** `skiff cmd orangepi/common/install` onto work/card.img from a workspace's build; its stderr (the plan and the steps). */
 function installCard(work: string, workspace: string): string {
   const r = spawnSync(process.execPath, [path.join(PROJECT, 'bin/skiff.js'), 'cmd', 'orangepi/common/install'], {
@@ -77,7 +42,7 @@ function checkCard(dir: string, bootStart: number) {
   // Each blob sits at its offset byte for byte, and is the file Debian's package ships.
   for (const b of m.board!.bootloader!.blobs) {
     const shipped = fs.readFileSync(path.join(dir, 'bootloader', b.file));
-    expect(hash(readAt(card, b.offset, shipped.length)), b.file).toBe(hash(shipped));
+    expect(sha256(readAt(card, b.offset, shipped.length)), b.file).toBe(sha256(shipped));
   }
   return { m, card, bootAt: parts[0]!.start * 512, persistAt: parts[1]!.start * 512 };
 }
@@ -136,8 +101,8 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
     const note = path.join(work, 'note');
     fs.writeFileSync(note, 'hostname=zero\n');
     expect(sh('debugfs', ['-w', '-R', `write ${note} kept`, `${card}?offset=${persistAt}`]).status).toBe(0);
-    const persistBefore = hash(readAt(card, persistAt, 256 * MiB - persistAt));
-    expect(sh('mdel', ['-i', `${card}@@${bootAt}`, '::/boot.scr'], MT).status).toBe(0);
+    const persistBefore = sha256(readAt(card, persistAt, 256 * MiB - persistAt));
+    expect(sh('mdel', ['-i', `${card}@@${bootAt}`, '::/boot.scr'], mtoolsEnv()).status).toBe(0);
     const fd = fs.openSync(card, 'r+');
     fs.writeSync(fd, Buffer.alloc(4096), 0, 4096, 8192);
     fs.closeSync(fd);
@@ -147,7 +112,7 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
     expect(stderr).toContain('writing u-boot-sunxi-with-spl.bin at 8.0 KiB');
     expect(readAt(card, 8192 + 4, 8).toString('latin1')).toBe('eGON.BT0');
     expect(fatList(card, bootAt)).toContain('boot.scr');
-    expect(hash(readAt(card, persistAt, 256 * MiB - persistAt))).toBe(persistBefore);
+    expect(sha256(readAt(card, persistAt, 256 * MiB - persistAt))).toBe(persistBefore);
     expect(sh('debugfs', ['-R', 'cat kept', `${card}?offset=${persistAt}`]).stdout).toBe('hostname=zero\n');
     fs.rmSync(work, { recursive: true, force: true });
   }, 60_000);
@@ -172,8 +137,8 @@ describe.skipIf(process.getuid?.() !== 0)('orangepi/zero,skiff/core: the core im
     const shipped = path.join(dir, 'core', file);
     const copy = path.join(tempDir('skiff-card-core-'), file);
     sh('debugfs', ['-R', `dump /skiff/core/images/${file} ${copy}`, at]);
-    expect(hash(fs.readFileSync(copy))).toBe(hash(fs.readFileSync(shipped)));
-    expect(sh('debugfs', ['-R', `cat /skiff/core/images/${file}.sha256`, at]).stdout.trim()).toBe(hash(fs.readFileSync(shipped)));
+    expect(sha256(fs.readFileSync(copy))).toBe(sha256(fs.readFileSync(shipped)));
+    expect(sh('debugfs', ['-R', `cat /skiff/core/images/${file}.sha256`, at]).stdout.trim()).toBe(sha256(fs.readFileSync(shipped)));
     // A first-stage tree: armhf packages waiting in the archive cache, debootstrap's second stage beside them.
     const files = sh('unsquashfs', ['-l', shipped]).stdout;
     expect(files).toMatch(/debootstrap\/debootstrap$/m);
@@ -187,12 +152,12 @@ describe.skipIf(process.getuid?.() !== 0)('orangepi/zero,skiff/core: the core im
     fs.copyFileSync(path.join(dir, 'sdcard.img'), card);
     const persist = partitions(card)[1]!;
     const at = `${card}?offset=${persist.start * 512}`;
-    const persistBytes = () => hash(readAt(card, persist.start * 512, persist.size * 512));
+    const persistBytes = () => sha256(readAt(card, persist.start * 512, persist.size * 512));
     const debugfs = (script: string) => expect(spawnSync('debugfs', ['-w', '-f', '-', at], { input: script, encoding: 'utf8' }).status).toBe(0);
     const install = () => installCard(work, 'test-board-orangepi-core');
     const file = 'skiffos_skiff-core-debian_bookworm.squashfs';
     const images = '/skiff/core/images';
-    const sha = hash(fs.readFileSync(path.join(dir, 'core', file)));
+    const sha = sha256(fs.readFileSync(path.join(dir, 'core', file)));
     const old = path.join(work, 'old');
     fs.writeFileSync(old, 'an older build\n');
     fs.writeFileSync(path.join(work, 'note'), 'state\n');
@@ -211,7 +176,7 @@ describe.skipIf(process.getuid?.() !== 0)('orangepi/zero,skiff/core: the core im
     expect(sh('debugfs', ['-R', 'stats', at]).stdout).not.toMatch(/needs_recovery/);
     const copy = path.join(work, 'copy');
     sh('debugfs', ['-R', `dump ${images}/${file} ${copy}`, at]);
-    expect(hash(fs.readFileSync(copy))).toBe(sha);
+    expect(sha256(fs.readFileSync(copy))).toBe(sha);
     expect(sh('debugfs', ['-R', `cat ${images}/${file}.sha256`, at]).stdout.trim()).toBe(sha);
     expect(sh('debugfs', ['-R', 'cat kept', at]).stdout).toBe('state\n');
     expect(sh('e2fsck', ['-fn', at]).status).toBe(0);

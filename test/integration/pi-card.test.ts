@@ -4,35 +4,16 @@
 // which cannot run the GPU firmware: the harness takes the firmware's part, reading config.txt,
 // cmdline.txt and the files they name from the card (harness/rpi-boot.ts). The card carries the
 // suite's armhf test kernel instead of multi_v7_defconfig (built by `npm run build:all-boards`).
-import { spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QemuTarget } from '../../harness/targets/qemu.ts';
 import { readManifest } from '../../images/manifest.ts';
+import { cacheDir } from '../../images/paths.ts';
+import { fatBytes, fatFile, fatList, partitions, sh, sha256 } from '../support/card.ts';
 import { buildImage, buildTimeout, skiffAsync } from '../support/image.ts';
 import { IMAGES } from '../support/test-kernels.ts';
 import { PROJECT } from '../support/tree.ts';
-
-const MT = { ...process.env, MTOOLS_SKIP_CHECK: '1', MTOOLSRC: '/dev/null' };
-const sh = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => spawnSync(cmd, args, { encoding: 'utf8', env });
-const sha256 = (b: Buffer | string) => crypto.createHash('sha256').update(b).digest('hex');
-
-interface Partition {
-  start: number;
-  size: number;
-  type: string;
-}
-const partitions = (img: string) => (JSON.parse(sh('sfdisk', ['--json', img]).stdout) as { partitiontable: { partitions: Partition[] } }).partitiontable.partitions;
-const fatList = (img: string, offset: number) =>
-  sh('mdir', ['-/', '-b', '-i', `${img}@@${offset}`, '::/'], MT)
-    .stdout.split('\n')
-    .filter((l) => l && !l.endsWith('/'))
-    .map((l) => l.replace(/^::\//, ''))
-    .sort();
-const fatFile = (img: string, offset: number, file: string) => sh('mtype', ['-i', `${img}@@${offset}`, `::/${file}`], MT).stdout;
-const fatBytes = (img: string, offset: number, file: string) => spawnSync('mcopy', ['-n', '-i', `${img}@@${offset}`, `::/${file}`, '-'], { env: MT, maxBuffer: 64 << 20 }).stdout;
 
 describe('pi/3: a Raspberry Pi 2/3 card built offline that boots in QEMU', () => {
   const workspace = 'test-board-pi3';
@@ -64,9 +45,10 @@ describe('pi/3: a Raspberry Pi 2/3 card built offline that boots in QEMU', () =>
     const pinned = lock.bootloaders['armhf/raspi-firmware']!;
     expect(pinned.filename).toMatch(/^pool\/non-free-firmware\/r\/raspi-firmware\//);
     expect(m.board!.firmware).toEqual({ pkg: 'raspi-firmware', version: pinned.version });
-    const deb = path.join(PROJECT, '.cache/debs', path.basename(pinned.filename));
+    const cache = cacheDir({ rootDir: PROJECT, env: process.env });
+    const deb = path.join(cache, 'debs', path.basename(pinned.filename));
     expect(sha256(fs.readFileSync(deb))).toBe(pinned.sha256);
-    const unpacked = path.join(PROJECT, '.cache/extracted', path.basename(pinned.filename, '.deb'), 'usr/lib/raspi-firmware');
+    const unpacked = path.join(cache, 'extracted', path.basename(pinned.filename, '.deb'), 'usr/lib/raspi-firmware');
     for (const [from, to] of [['start_x.elf', 'start.elf'], ['fixup_x.dat', 'fixup.dat'], ['bootcode.bin', 'bootcode.bin']] as const) {
       expect(sha256(fatBytes(card, at, to)), to).toBe(sha256(fs.readFileSync(path.join(unpacked, from))));
     }
