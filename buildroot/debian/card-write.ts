@@ -43,7 +43,6 @@ function tool(program: string, args: string[], opts: { input?: string; env?: Nod
   return r.stdout;
 }
 
-
 /** How mtools addresses a FAT partition: its node, or the image file at a byte offset. */
 export const mtoolsImage = (target: Target, part: PartitionSpan) => (part.node ? part.node : `${target.path}@@${part.offset}`);
 /** How e2fsprogs addresses an ext4 partition inside an image file. */
