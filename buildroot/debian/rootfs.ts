@@ -131,7 +131,7 @@ export function stagePackages(tree: string, arch: ArchInfo, requested: { name: s
     const st = fs.lstatSync(path.join(dir, rel));
     if (st.isSymbolicLink()) {
       const target = path.posix.resolve('/', path.posix.dirname(rel), fs.readlinkSync(path.join(dir, rel))).slice(1);
-      if (!libraries.includes(target)) addWithTarget(dir, target);
+      addWithTarget(dir, target);
       return;
     }
     inspect(rel);

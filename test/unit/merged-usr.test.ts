@@ -25,6 +25,13 @@ function pkg(root: string, name: string, files: Record<string, string>): string 
   return dir;
 }
 
+/** Stages package `prog` with `libc` beside it into a fresh tree under root, as compile does. */
+function stage(root: string, prog: string, libc: string) {
+  const tree = path.join(root, 'tree');
+  fs.mkdirSync(tree);
+  return { tree, staged: stagePackages(tree, archInfo('amd64'), [{ name: 'prog', dir: prog }], [prog, libc]) };
+}
+
 describe('staging packages of a merged-/usr release', () => {
   it('links /bin, /sbin, /lib and /lib64 into /usr, finds the loader under /usr, and the program runs in the tree', () => {
     const root = tempDir();
@@ -36,9 +43,7 @@ describe('staging packages of a merged-/usr release', () => {
       'usr/lib64/ld-linux-x86-64.so.2': '-> usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2',
     });
     expect(usrIsMerged([prog, libc])).toBe(true);
-    const tree = path.join(root, 'tree');
-    fs.mkdirSync(tree);
-    const staged = stagePackages(tree, archInfo('amd64'), [{ name: 'prog', dir: prog }], [prog, libc]);
+    const { tree, staged } = stage(root, prog, libc);
     expect(staged.files).toEqual(['usr/bin/true']);
     expect(staged.libraries.sort()).toEqual(['usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', 'usr/lib/x86_64-linux-gnu/libc.so.6', 'usr/lib64/ld-linux-x86-64.so.2']);
     for (const top of ['bin', 'sbin', 'lib', 'lib64']) expect(fs.readlinkSync(path.join(tree, top))).toBe(`usr/${top}`);
@@ -58,9 +63,7 @@ describe('staging packages of a merged-/usr release', () => {
     });
     fs.mkdirSync(path.join(libc, 'usr/share'), { recursive: true });
     expect(usrIsMerged([prog, libc])).toBe(false);
-    const tree = path.join(root, 'tree');
-    fs.mkdirSync(tree);
-    stagePackages(tree, archInfo('amd64'), [{ name: 'prog', dir: prog }], [prog, libc]);
+    const { tree } = stage(root, prog, libc);
     expect(fs.lstatSync(path.join(tree, 'bin')).isDirectory()).toBe(true);
     expect(fs.existsSync(path.join(tree, 'lib64/ld-linux-x86-64.so.2'))).toBe(true);
     expect(fs.existsSync(path.join(tree, 'sbin'))).toBe(false);
