@@ -292,7 +292,8 @@ async function compileKernel(
   if (fs.existsSync(resultFile)) {
     const cached = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as Omit<KernelBuild, 'dtbs' | 'dropped'>;
     progress.done(`reusing kernel ${cached.release} (same source and final config)`);
-    return { ...cached, cached: true };
+    // The files are beside result.json: a cache folder copied or moved elsewhere still works.
+    return { ...cached, image: path.join(outDir, path.basename(cached.image)), config: path.join(outDir, 'config'), cached: true };
   }
   const tree = await source();
   fs.mkdirSync(buildDir, { recursive: true });
