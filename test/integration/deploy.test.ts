@@ -32,7 +32,6 @@ function bootPartition(card: string) {
     write: (file: string, from: string) => mtool('mcopy', ['-o', from, `::/${file}`]),
     copyOut: (file: string, to: string) => mtool('mcopy', ['-o', `::/${file}`, to]),
     mkdir: (dir: string) => mtool('mmd', [`::/${dir}`]),
-    remove: (file: string) => mtool('mdel', [`::/${file}`]),
   };
 }
 
@@ -69,16 +68,6 @@ describe('orangepi/zero: two boot slots, and falling back from a broken one, in 
     fs.rmSync(work, { recursive: true, force: true });
   }, 60_000);
 
-  it('boots slot a from the card as built, and the kernel is told which slot it runs', async () => {
-    expect(state()).toEqual({ good: 'a', tries: 0 });
-    await powerOn();
-    await console.waitFor(BOOT_MARKER_LINE, 180_000);
-    await console.run('true', 30_000);
-    expect((await console.run('cat /proc/cmdline')).output).toMatch(/\bskiff\.slot=a\b/);
-    // Nothing to try: boot.scr did not write the card.
-    expect(state()).toEqual({ good: 'a', tries: 0 });
-  }, 5 * 60_000);
-
   it('tries a slot b whose kernel panics exactly as often as allowed, then boots slot a again by itself', async () => {
     // Slot b: slot a's kernel and device tree with an initramfs that is not one, so the kernel
     // panics (no root filesystem) instead of reaching SKIFF_READY.
@@ -91,9 +80,10 @@ describe('orangepi/zero: two boot slots, and falling back from a broken one, in 
     }
     fs.writeFileSync(path.join(work, 'broken'), 'not an initramfs\n');
     boot.write('slot-b/initramfs.cpio.zst', path.join(work, 'broken'));
+    // The card as built: slot a, nothing to try.
+    expect(state()).toEqual({ good: 'a', tries: 0 });
     setState({ good: 'a', trial: 'b', tries: 2 });
 
-    await machine?.powerOff();
     for (const left of [1, 0]) {
       await powerOn();
       await console.waitFor(`skiff: trying slot b, ${left} more tries after this one`, 120_000);
@@ -114,14 +104,46 @@ describe('orangepi/zero: two boot slots, and falling back from a broken one, in 
     expect((await console.run('grep " /mnt/persist " /proc/mounts')).output).toMatch(/^\/dev\/mmcblk0p2 \/mnt\/persist ext4 /);
   }, 12 * 60_000);
 
-  it('boots the good slot when the trial slot is missing a file, without spending a reset on it', async () => {
-    boot.remove('slot-b/zImage');
-    setState({ good: 'a', trial: 'b', tries: 1 });
+  it('confirms a good slot b after SKIFF_READY: tried once, then made the good slot by the running system', async () => {
+    // Slot b made whole: slot a's initramfs instead of the broken one.
+    boot.copyOut('slot-a/initramfs.cpio.zst', path.join(work, 'initramfs'));
+    boot.write('slot-b/initramfs.cpio.zst', path.join(work, 'initramfs'));
+    setState({ good: 'a', trial: 'b', tries: 2 });
     await powerOn();
-    await console.waitFor('skiff: trying slot b, 0 more tries after this one', 120_000);
-    await console.waitFor('skiff: that slot is incomplete; booting slot a', 60_000);
+    await console.waitFor('skiff: trying slot b, 1 more tries after this one', 120_000);
     await console.waitFor(BOOT_MARKER_LINE, 180_000);
+    await console.waitFor('skiff: boot slot b confirmed: it is the good slot now (was a)', 60_000);
     await console.run('true', 30_000);
-    expect((await console.run('cat /proc/cmdline')).output).toMatch(/\bskiff\.slot=a\b/);
-  }, 5 * 60_000);
+    expect((await console.run('cat /proc/cmdline')).output).toMatch(/\bskiff\.slot=b\b/);
+    expect(state()).toEqual({ good: 'b', tries: 0 });
+  }, 8 * 60_000);
+
+  it('install-slot.sh writes an image into the other slot, checks it against SHA256SUMS read back from the card, and only then names it to try', async () => {
+    // The board runs slot b (above). What `skiff push` will send, staged on the board: here the
+    // running slot's own files, so the image is one that boots.
+    const sh = async (command: string) => {
+      const r = await console.run(command, 60_000);
+      expect(r.status, `${command}\n${r.output}`).toBe(0);
+      return r.output;
+    };
+    await sh('mkdir -p /run/stage /run/card && mount -t vfat -o ro /dev/mmcblk0p1 /run/card && cp -r /run/card/slot-b/. /run/stage/ && umount /run/card');
+    await sh('cd /run/stage && sha256sum zImage initramfs.cpio.zst dtbs/sun8i-h2-plus-orangepi-zero.dtb > SHA256SUMS; cd /');
+    // A file that does not match its sum is refused before the card is written.
+    await sh('cp /run/stage/zImage /run/zImage.good && echo damage >> /run/stage/zImage');
+    const refused = await console.run('/opt/skiff/scripts/install-slot.sh /run/stage 2', 60_000);
+    expect(refused.status).toBe(1);
+    expect(refused.output).toContain('install-slot: the files in /run/stage do not match their SHA256SUMS');
+    expect(state()).toEqual({ good: 'b', tries: 0 });
+    await sh('cp /run/zImage.good /run/stage/zImage');
+    expect(await sh('/opt/skiff/scripts/install-slot.sh /run/stage 2')).toContain('slot a');
+    expect(state()).toEqual({ good: 'b', trial: 'a', tries: 2 });
+    // A power cut; the board tries slot a, which comes up and confirms itself.
+    await powerOn();
+    await console.waitFor('skiff: trying slot a, 1 more tries after this one', 120_000);
+    await console.waitFor(BOOT_MARKER_LINE, 180_000);
+    await console.waitFor('skiff: boot slot a confirmed: it is the good slot now (was b)', 60_000);
+    await console.run('true', 30_000);
+    expect(state()).toEqual({ good: 'a', tries: 0 });
+    expect(boot.read('slot-a/SHA256SUMS')).toMatch(/ zImage\n/);
+  }, 8 * 60_000);
 });

@@ -1,6 +1,10 @@
 // Two image slots on a U-Boot card: the state file boot.scr and the device share, and the script's
 // text. Fast; the script itself runs in U-Boot in test/integration/deploy.test.ts.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PROJECT, tempDir } from '../support/tree.ts';
 import { SkiffError } from '../../lib/errors.ts';
 import { FIRST_STATE, bootSlots, parseSlotState, slotBootScript, slotStateText } from '../../buildroot/debian/boot-slots.ts';
 
@@ -77,5 +81,27 @@ describe('BOOT_SLOTS', () => {
     expect(bootSlots({ BOOT_METHOD: 'uboot-script' }, 'x')).toBe(false);
     expect(refusal(() => bootSlots({ BOOT_METHOD: 'uboot-script', BOOT_SLOTS: 'abc' }, 'x')).message).toBe('BOOT_SLOTS=abc is not a slot layout');
     expect(refusal(() => bootSlots({ BOOT_METHOD: 'uboot-extlinux', BOOT_SLOTS: 'ab' }, 'pine64/rock64')).message).toBe('pine64/rock64 sets BOOT_SLOTS=ab but boots with BOOT_METHOD=uboot-extlinux');
+  });
+});
+
+describe("the device's side of the state file (configs/skiff/base/.../boot-slots.sh)", () => {
+  const lib = path.join(PROJECT, 'configs/skiff/base/root_overlay/opt/skiff/scripts/boot-slots.sh');
+  /** Runs `script` in sh with the library sourced and the boot partition's mount point a temp folder. */
+  function device(script: string, mnt: string) {
+    const r = spawnSync('sh', ['-c', `. "${lib}"; SLOT_MNT="${mnt}"; SLOT_STATE="$SLOT_MNT/skiff-slot.txt"; ${script}`], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout;
+  }
+
+  it('writes what boot.scr imports and parseSlotState reads, and reads what U-Boot writes back', () => {
+    const mnt = tempDir('skiff-slots-');
+    device('slot_write b a 3', mnt);
+    const text = fs.readFileSync(path.join(mnt, 'skiff-slot.txt'), 'utf8');
+    expect(text).toBe(slotStateText({ good: 'b', trial: 'a', tries: 3 }));
+    expect(fs.existsSync(path.join(mnt, 'skiff-slot.new'))).toBe(false);
+    // As U-Boot's env export leaves it: counted down, a NUL at the end.
+    fs.writeFileSync(path.join(mnt, 'skiff-slot.txt'), 'skiff_good=b\nskiff_trial=a\nskiff_tries=2\n\0');
+    expect(device('slot_value skiff_good; slot_value skiff_trial; slot_value skiff_tries', mnt)).toBe('b\na\n2\n');
+    fs.rmSync(mnt, { recursive: true, force: true });
   });
 });
