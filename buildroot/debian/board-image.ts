@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../../lib/errors.ts';
 import type { ArchInfo } from './arch.ts';
+import { FIRST_STATE, SLOT_STATE_FILE, bootSlots, slotBootScript, slotDir, slotStateText } from './boot-slots.ts';
 import { type Bootloader, type BootloaderPlan, parseSize, planBootloader } from './bootloader.ts';
 import { type Firmware, type FirmwarePlan, planFirmware } from './firmware.ts';
 import { writeCardImage } from './flash.ts';
@@ -81,6 +82,8 @@ export interface CardPlan {
   /** The device tree the boot script loads, as under dtbs/ (rockchip/rk3328-rock64.dtb). */
   dtb: string;
   cmdline: string;
+  /** BOOT_SLOTS=ab: the kernel, initramfs and dtbs in slot-a/ (slot-b/ is for an upgrade), and skiff-slot.txt. */
+  slots: boolean;
 }
 
 /**
@@ -110,7 +113,7 @@ export function planCard(settings: Record<string, string>, chain: string, defaul
   if (settings.BOOT_METHOD === 'rpi-firmware' && !firmware) {
     throw new SkiffError(`${chain} boots through the Raspberry Pi GPU firmware but names no FIRMWARE_PACKAGE`, 'pi/common sets FIRMWARE_PACKAGE=raspi-firmware: add pi/common to the stack');
   }
-  return { sizeMiB, bootSizeMiB, bootloader, ...(firmware ? { firmware } : {}), dtb, cmdline: settings.KERNEL_CMDLINE ?? '' };
+  return { sizeMiB, bootSizeMiB, bootloader, ...(firmware ? { firmware } : {}), dtb, cmdline: settings.KERNEL_CMDLINE ?? '', slots: bootSlots(settings, chain) };
 }
 
 /** Writes boot/, bootloader/ (the blobs) and the card image into `out`. Returns what the manifest records. */
@@ -122,12 +125,15 @@ export async function writeBoardImage(
   const { dtb, cmdline } = opts.card;
   const bootDir = path.join(out, 'boot');
   fs.mkdirSync(bootDir, { recursive: true });
-  fs.copyFileSync(boot.kernelFile, path.join(bootDir, boot.kernelImage));
-  fs.writeFileSync(path.join(bootDir, 'initramfs.cpio.zst'), boot.initramfs);
+  // With two slots the build fills slot a; an upgrade writes the other one.
+  const imageDir = opts.card.slots ? path.join(bootDir, slotDir('a')) : bootDir;
+  fs.mkdirSync(imageDir, { recursive: true });
+  fs.copyFileSync(boot.kernelFile, path.join(imageDir, boot.kernelImage));
+  fs.writeFileSync(path.join(imageDir, 'initramfs.cpio.zst'), boot.initramfs);
   // The GPU firmware looks for the board's device tree at the top of the partition; U-Boot's scripts load it from dtbs/.
   const rpi = opts.bootMethod === 'rpi-firmware';
   for (const d of boot.dtbs) {
-    const to = rpi ? path.join(bootDir, path.basename(d.rel)) : path.join(bootDir, 'dtbs', d.rel);
+    const to = rpi ? path.join(bootDir, path.basename(d.rel)) : path.join(imageDir, 'dtbs', d.rel);
     fs.mkdirSync(path.dirname(to), { recursive: true });
     fs.copyFileSync(d.file, to);
   }
@@ -136,7 +142,9 @@ export async function writeBoardImage(
     fs.writeFileSync(path.join(bootDir, 'config.txt'), rpiConfigTxt(boot.kernelImage, opts.arch.kernelArch === 'arm64', chain));
     fs.writeFileSync(path.join(bootDir, 'cmdline.txt'), `${cmdline}\n`);
   } else if (opts.bootMethod === 'uboot-script') {
-    fs.writeFileSync(path.join(bootDir, 'boot.cmd'), bootScript(boot.kernelImage, dtb, cmdline, opts.arch.kernelArch === 'arm64', chain));
+    const arm64 = opts.arch.kernelArch === 'arm64';
+    fs.writeFileSync(path.join(bootDir, 'boot.cmd'), (opts.card.slots ? slotBootScript : bootScript)(boot.kernelImage, dtb, cmdline, arm64, chain));
+    if (opts.card.slots) fs.writeFileSync(path.join(bootDir, SLOT_STATE_FILE), slotStateText(FIRST_STATE));
     // mkimage stamps the header with the time: SOURCE_DATE_EPOCH keeps it reproducible.
     await run('mkimage', ['-A', opts.arch.kernelArch === 'arm64' ? 'arm64' : 'arm', '-O', 'linux', '-T', 'script', '-C', 'none', '-n', 'SkiffOS', '-d', path.join(bootDir, 'boot.cmd'), path.join(bootDir, 'boot.scr')], {
       env: { ...process.env, SOURCE_DATE_EPOCH: String(opts.epoch) },

@@ -55,7 +55,7 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
     await target?.close();
   }, 60_000);
 
-  it('builds a card: U-Boot SPL 8 KiB in, FAT boot with zImage, the dtb and boot.scr, ext4 persist', async () => {
+  it('builds a card: U-Boot SPL 8 KiB in, FAT boot with boot.scr, the slot state and slot a (zImage, initramfs, dtb), ext4 persist', async () => {
     dir = await buildImage(IMAGES.armhf.orangepi, workspace);
     const { m, card, bootAt } = checkCard(dir, 1 * MiB);
     expect(m).toMatchObject({ arch: 'armhf', bootMethod: 'uboot-script', board: { card: 'sdcard.img' }, qemu: { binary: 'qemu-system-arm', machine: 'orangepi-pc', memoryMB: 1024 } });
@@ -63,11 +63,12 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
     // The Allwinner boot ROM looks for the eGON.BT0 header at 8 KiB.
     expect(readAt(card, 8192 + 4, 8).toString('latin1')).toBe('eGON.BT0');
     expect(fs.statSync(card).size).toBe(256 * MiB);
-    expect(fatList(card, bootAt)).toEqual(['boot.cmd', 'boot.scr', 'dtbs/sun8i-h2-plus-orangepi-zero.dtb', 'initramfs.cpio.zst', 'zImage']);
+    expect(fatList(card, bootAt)).toEqual(['boot.cmd', 'boot.scr', 'skiff-slot.txt', 'slot-a/dtbs/sun8i-h2-plus-orangepi-zero.dtb', 'slot-a/initramfs.cpio.zst', 'slot-a/zImage']);
+    expect(fatFile(card, bootAt, 'skiff-slot.txt')).toBe('skiff_good=a\nskiff_trial=none\nskiff_tries=0\n');
     // A 32-bit arm zImage carries 0x016f2818 at 0x24; the script loads what is on the partition.
-    expect(readAt(path.join(dir, 'boot/zImage'), 0x24, 4).readUInt32LE(0)).toBe(0x016f2818);
+    expect(readAt(path.join(dir, 'boot/slot-a/zImage'), 0x24, 4).readUInt32LE(0)).toBe(0x016f2818);
     const script = fatFile(card, bootAt, 'boot.cmd');
-    expect(script).toContain('dtbs/sun8i-h2-plus-orangepi-zero.dtb');
+    expect(script).toContain('slot-${skiff_slot}/dtbs/sun8i-h2-plus-orangepi-zero.dtb');
     expect(script).toMatch(/bootz \$\{kernel_addr_r\} \$\{ramdisk_addr_r\}:\$\{filesize\} \$\{fdt_addr_r\}/);
     // boot.scr is boot.cmd in a U-Boot script image (magic 0x27051956).
     expect(readAt(path.join(dir, 'boot/boot.scr'), 0, 4).readUInt32BE(0)).toBe(0x27051956);
@@ -80,6 +81,8 @@ describe('orangepi/zero: an armhf board card that boots in QEMU', () => {
     expect(target.console.output).toMatch(/U-Boot SPL 2023\.01/);
     expect(target.console.output).toContain('Model: Xunlong Orange Pi Zero');
     expect((await target.console.run('uname -m')).output.trim()).toBe('armv7l');
+    // The card's boot.scr booted slot a (BOOT_SLOTS=ab) and said so on the kernel's command line.
+    expect((await target.console.run('cat /proc/cmdline')).output).toMatch(/\bskiff\.slot=a\b/);
     expect((await target.console.run("tr -d '\\0' < /proc/device-tree/model; echo")).output.trim()).toBe('Xunlong Orange Pi Zero');
     expect((await target.console.run('grep " /mnt/persist " /proc/mounts')).output).toMatch(/^\/dev\/mmcblk0p2 \/mnt\/persist ext4 /);
     await target.close();

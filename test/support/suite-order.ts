@@ -21,6 +21,8 @@ export const FILE_ORDER = [
   // armhf and arm64.
   'test/integration/image-cross.test.ts',
   'test/integration/board-image.test.ts',
+  // After board-image: it boots the Orange Pi card that file builds.
+  'test/integration/deploy.test.ts',
   'test/integration/pi-card.test.ts',
 ];
 
