@@ -18,6 +18,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'doctor', summary: 'the host tools the selected build needs; --fix installs them', load: async () => (await import('./doctor.ts')).doctor },
   { name: 'lock', summary: 'download and verify the locked Debian packages; --update resolves them again', load: async () => (await import('./lock.ts')).lock },
   { name: 'cmd', summary: 'run a command a selected layer declares (make cmd/<ns>/<layer>/<command>)', load: async () => (await import('./cmd.ts')).cmd },
+  { name: 'push', summary: 'send the built image to a running device over SSH, into its other boot slot; --reboot', load: async () => (await import('./push.ts')).push },
   { name: 'test', summary: 'boot the image on v86, QEMU or a lab board and run the test scenarios', load: async () => (await import('./test.ts')).test },
   { name: 'br', summary: 'not available: there is no Buildroot here, the debian backend builds', load: async () => (await import('./br.ts')).br },
 ];

@@ -43,6 +43,8 @@ export const ManifestSchema = z.object({
   sourceDateEpoch: z.number(),
   chain: z.array(z.string()),
   arch: z.string(),
+  /** The board family, the namespace of the layer that sets ARCH (`orangepi`, `pi`, `virt`); /etc/skiff/release has it too. */
+  family: z.string().optional(),
   bootMethod: z.string(),
   /** Every layer of the stack with the sha256 of each of its files; `path` relative to the checkout. */
   layers: z.array(z.object({ id: z.string(), role: z.string(), path: z.string(), files: z.record(z.string(), z.string()) })),

@@ -96,6 +96,15 @@ export function sourceDateEpoch(ctx: Context): number {
   return Number(git.stdout?.trim()) || 0;
 }
 
+/**
+ * The board family: the namespace of the layer that sets ARCH (`orangepi` for orangepi/zero, whose
+ * orangepi/common sets it). `skiff push` refuses to put one family's image on another's board.
+ */
+export function boardFamily(r: Resolution): string {
+  const arch = r.configuration.configs.debian.final.get('ARCH');
+  return arch ? arch.layer.split('/')[0]! : 'none';
+}
+
 export function skiffVersion(): string {
   return (JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 }
@@ -204,6 +213,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
 
   progress.step('root filesystem');
   const version = skiffVersion();
+  const family = boardFamily(r);
   const tree = path.join(workspaceDir(ctx), 'rootfs');
   fs.rmSync(tree, { recursive: true, force: true });
   fs.mkdirSync(tree, { recursive: true });
@@ -240,7 +250,8 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   fs.mkdirSync(path.join(tree, 'etc/skiff'), { recursive: true });
   fs.writeFileSync(
     path.join(tree, 'etc/skiff/release'),
-    `SKIFF_VERSION=${version}\nSKIFF_BUILD_EPOCH=${epoch}\nSKIFF_CONFIG=${r.chain.join(',')}\nSKIFF_KERNEL=${kernel.release}\n`,
+    `SKIFF_VERSION=${version}\nSKIFF_BUILD_EPOCH=${epoch}\nSKIFF_CONFIG=${r.chain.join(',')}\nSKIFF_KERNEL=${kernel.release}\n` +
+      `SKIFF_ARCH=${plan.arch.debian}\nSKIFF_FAMILY=${family}\n`,
   );
   for (const d of ['proc', 'sys', 'dev', 'run', 'tmp', 'mnt/persist', 'var/log']) fs.mkdirSync(path.join(tree, d), { recursive: true });
   await runHooks(ctx, r, r.configuration.hooks.pre, { TARGET_DIR: tree }, progress);
@@ -315,6 +326,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     sourceDateEpoch: epoch,
     chain: r.chain,
     arch: plan.arch.debian,
+    family,
     bootMethod: plan.bootMethod,
     layers: r.configuration.stack.map((l) => ({ id: l.id, role: l.role, path: rel(ctx, l.dir), files: layerFiles(l.dir) })),
     kernel: {

@@ -1,29 +1,30 @@
-// Upgrades that cannot brick a board (issue 16), the foundation: the Orange Pi card's two image
-// slots and its boot.scr, run by the card's real U-Boot in qemu-system-arm -M orangepi-pc. A slot
-// marked to try that never comes up is tried as often as skiff-slot.txt says, then the board is
-// back on its good slot without anyone touching the card. The card carries the suite's armhf test
-// kernel, as in board-image.test.ts (same workspace, so the build there is reused).
+// Upgrades that cannot brick a board (issue 16): the Orange Pi card's two image slots and its
+// boot.scr, run by the card's real U-Boot in qemu-system-arm -M orangepi-pc. A slot marked to try
+// that never comes up is tried as often as skiff-slot.txt says, then the board is back on its good
+// slot without anyone touching the card; `skiff push` sends a build over SSH (the system's OpenSSH
+// client, QEMU's user network) into the slot the board does not run. The card carries the suite's
+// armhf test kernel, as in board-image.test.ts (same workspace: whichever file runs first builds it).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Console } from '../../harness/console.ts';
-import { QemuMachine } from '../../harness/qemu.ts';
+import { QemuMachine, freePort } from '../../harness/qemu.ts';
 import { RelayPort } from '../../harness/relay.ts';
-import { parseSlotState, slotStateText, type SlotState } from '../../buildroot/debian/boot-slots.ts';
+import { parseSlotState, slotStateText, type SlotState } from '../../images/boot-slots.ts';
 import { BOOT_MARKER_LINE } from '../../images/boot-marker.ts';
+import { mtoolsEnv } from '../../lib/mtools.ts';
+import { partitions } from '../support/card.ts';
 import { buildImage, buildTimeout } from '../support/image.ts';
 import { IMAGES } from '../support/test-kernels.ts';
-import { tempDir } from '../support/tree.ts';
-
-const MT = { ...process.env, MTOOLS_SKIP_CHECK: '1', MTOOLSRC: '/dev/null' };
+import { PROJECT, tempDir } from '../support/tree.ts';
 
 /** The boot partition of a card image, through mtools: what a person with a card reader would do. */
 function bootPartition(card: string) {
-  const table = JSON.parse(spawnSync('sfdisk', ['--json', card], { encoding: 'utf8' }).stdout) as { partitiontable: { partitions: { start: number }[] } };
-  const at = `${card}@@${table.partitiontable.partitions[0]!.start * 512}`;
+  const at = `${card}@@${partitions(card)[0]!.start * 512}`;
   const mtool = (cmd: string, args: string[]) => {
-    const r = spawnSync(cmd, ['-i', at, ...args], { encoding: 'utf8', env: MT });
+    const r = spawnSync(cmd, ['-i', at, ...args], { encoding: 'utf8', env: mtoolsEnv() });
     expect(r.status, `${cmd} ${args.join(' ')}: ${r.stderr}`).toBe(0);
     return r.stdout;
   };
@@ -42,6 +43,7 @@ describe('orangepi/zero: two boot slots, and falling back from a broken one, in 
   const port = new RelayPort();
   const console = new Console(port);
   let dir = '';
+  let sshPort = 0;
   let machine: QemuMachine | undefined;
   let boot: ReturnType<typeof bootPartition>;
 
@@ -49,9 +51,14 @@ describe('orangepi/zero: two boot slots, and falling back from a broken one, in 
   async function powerOn() {
     await machine?.powerOff();
     console.skipAll();
-    machine = new QemuMachine({ imageDir: dir, disk: card });
+    machine = new QemuMachine({ imageDir: dir, disk: card, sshPort });
     port.attach(machine);
   }
+  const sh = async (command: string) => {
+    const r = await console.run(command, 60_000);
+    expect(r.status, `${command}\n${r.output}`).toBe(0);
+    return r.output;
+  };
   const state = (): SlotState => parseSlotState(boot.read('skiff-slot.txt'));
   const setState = (s: SlotState) => {
     fs.writeFileSync(path.join(work, 'state'), slotStateText(s));
@@ -59,6 +66,7 @@ describe('orangepi/zero: two boot slots, and falling back from a broken one, in 
   };
 
   beforeAll(async () => {
+    sshPort = await freePort();
     dir = await buildImage(IMAGES.armhf.orangepi, workspace);
     fs.copyFileSync(path.join(dir, 'sdcard.img'), card);
     boot = bootPartition(card);
@@ -118,32 +126,70 @@ describe('orangepi/zero: two boot slots, and falling back from a broken one, in 
     expect(state()).toEqual({ good: 'b', tries: 0 });
   }, 8 * 60_000);
 
-  it('install-slot.sh writes an image into the other slot, checks it against SHA256SUMS read back from the card, and only then names it to try', async () => {
-    // The board runs slot b (above). What `skiff push` will send, staged on the board: here the
-    // running slot's own files, so the image is one that boots.
-    const sh = async (command: string) => {
-      const r = await console.run(command, 60_000);
-      expect(r.status, `${command}\n${r.output}`).toBe(0);
-      return r.output;
-    };
+  it('skiff push sends the build over SSH into the slot the board does not run, refusing first what does not fit, and --reboot comes back on it', async () => {
+    // The board runs slot b (above). The device's own check first: install-slot.sh refuses a staged
+    // image with a damaged file before the card is written.
     await sh('mkdir -p /run/stage /run/card && mount -t vfat -o ro /dev/mmcblk0p1 /run/card && cp -r /run/card/slot-b/. /run/stage/ && umount /run/card');
-    await sh('cd /run/stage && sha256sum zImage initramfs.cpio.zst dtbs/sun8i-h2-plus-orangepi-zero.dtb > SHA256SUMS; cd /');
-    // A file that does not match its sum is refused before the card is written.
-    await sh('cp /run/stage/zImage /run/zImage.good && echo damage >> /run/stage/zImage');
+    await sh('cd /run/stage && sha256sum zImage initramfs.cpio.zst dtbs/sun8i-h2-plus-orangepi-zero.dtb > SHA256SUMS && echo damage >> zImage; cd /');
     const refused = await console.run('/opt/skiff/scripts/install-slot.sh /run/stage 2', 60_000);
     expect(refused.status).toBe(1);
     expect(refused.output).toContain('install-slot: the files in /run/stage do not match their SHA256SUMS');
     expect(state()).toEqual({ good: 'b', tries: 0 });
-    await sh('cp /run/zImage.good /run/stage/zImage');
-    expect(await sh('/opt/skiff/scripts/install-slot.sh /run/stage 2')).toContain('slot a');
-    expect(state()).toEqual({ good: 'b', trial: 'a', tries: 2 });
-    // A power cut; the board tries slot a, which comes up and confirms itself.
+
+    // A person's login: a key made by OpenSSH's ssh-keygen, its public half on persist.
+    const key = path.join(work, 'id_ed25519');
+    expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'skiff-push-test', '-f', key]).status).toBe(0);
+    await sh(`echo '${fs.readFileSync(`${key}.pub`, 'utf8').trim()}' > /mnt/persist/skiff/keys/push.pub && sync`);
+    // The board has its DHCP lease from QEMU's network before the first connection.
+    for (let i = 0; !(await console.run('ip -4 addr show eth0')).output.includes('10.0.2.15'); i++) {
+      expect(i, 'no DHCP lease on eth0').toBeLessThan(30);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const knownHosts = path.join(work, 'known_hosts');
+    const device = `root@127.0.0.1:${sshPort}`;
+    const pushCli = (...args: string[]) =>
+      execa(process.execPath, [path.join(PROJECT, 'bin/skiff.js'), 'push', 'root@127.0.0.1', '--port', String(sshPort), '--identity', key, '--known-hosts', knownHosts, ...args], {
+        reject: false,
+        env: { ...process.env, SKIFF_WORKSPACE: workspace },
+      });
+
+    // An unknown host key: refused, nothing written.
+    let r = await pushCli();
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`the host key of ${device} is not known (not in ${knownHosts}): nothing was sent`);
+    expect(r.stderr).toContain('--accept-new-host-key');
+    expect(state()).toEqual({ good: 'b', tries: 0 });
+
+    // A build of another architecture (this build's folder, its manifest saying arm64): refused.
+    const other = path.join(work, 'other-build');
+    fs.cpSync(dir, other, { recursive: true });
+    const manifest = JSON.parse(fs.readFileSync(path.join(other, 'manifest.json'), 'utf8')) as { arch: string };
+    fs.writeFileSync(path.join(other, 'manifest.json'), JSON.stringify({ ...manifest, arch: 'arm64' }));
+    r = await pushCli('--image', other, '--accept-new-host-key');
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`is for arm64, but ${device} runs armhf \\(SKIFF_CONFIG=orangepi/common,orangepi/zero,test/kernel_armhf\\): nothing was sent`));
+    expect(state()).toEqual({ good: 'b', tries: 0 });
+    // The host key was recorded on that first contact, as asked.
+    expect(fs.readFileSync(knownHosts, 'utf8')).toMatch(new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshPort} ssh-ed25519 `, 'm'));
+
+    // The push, with --reboot. QEMU 7.2's orangepi-pc cannot reset (docs/deploy.md): when the kernel
+    // says it restarts, the test cuts the power and powers on, as the board's reset would.
+    const pushing = pushCli('--tries', '2', '--reboot', '--wait', '400');
+    await console.waitFor(/reboot: Restarting system/, 300_000);
     await powerOn();
-    await console.waitFor('skiff: trying slot a, 1 more tries after this one', 120_000);
-    await console.waitFor(BOOT_MARKER_LINE, 180_000);
-    await console.waitFor('skiff: boot slot a confirmed: it is the good slot now (was b)', 60_000);
-    await console.run('true', 30_000);
+    r = await pushing;
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`${device} runs 0\\.1\\.0, slot b, image [0-9a-f]{12}\\n`));
+    expect(r.stderr).toMatch(/sending 3 files \([\d.]+ MB\)/);
+    expect(r.stderr).toContain('slot a written and verified; the next boot tries it (2 tries, then slot b again)');
+    expect(r.stderr).toMatch(new RegExp(`${device} runs 0\\.1\\.0, slot a, image [0-9a-f]{12} \\(was 0\\.1\\.0, slot b, image [0-9a-f]{12}\\)`));
+    // The card: slot a tried and confirmed by the new system, with the SHA256SUMS push sent.
     expect(state()).toEqual({ good: 'a', tries: 0 });
-    expect(boot.read('slot-a/SHA256SUMS')).toMatch(/ zImage\n/);
-  }, 8 * 60_000);
+    const sums = boot.read('slot-a/SHA256SUMS');
+    const built = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { outputs: Record<string, { sha256: string }> };
+    expect(sums).toContain(`${built.outputs['boot/slot-a/zImage']!.sha256}  zImage\n`);
+    expect(sums).toContain(`${built.outputs['boot/slot-a/initramfs.cpio.zst']!.sha256}  initramfs.cpio.zst\n`);
+    // Persist untouched: the key put there before the push is still there.
+    expect((await console.run('cat /mnt/persist/skiff/keys/push.pub')).output).toContain('skiff-push-test');
+  }, 10 * 60_000);
 });

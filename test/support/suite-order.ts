@@ -20,9 +20,9 @@ export const FILE_ORDER = [
   'test/integration/core-qemu.test.ts',
   // armhf and arm64.
   'test/integration/image-cross.test.ts',
-  'test/integration/board-image.test.ts',
-  // After board-image: it boots the Orange Pi card that file builds.
+  // Builds the Orange Pi card that board-image checks next (same workspace).
   'test/integration/deploy.test.ts',
+  'test/integration/board-image.test.ts',
   'test/integration/pi-card.test.ts',
 ];
 

@@ -5,18 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT, tempDir } from '../support/tree.ts';
-import { SkiffError } from '../../lib/errors.ts';
-import { FIRST_STATE, bootSlots, parseSlotState, slotBootScript, slotStateText } from '../../buildroot/debian/boot-slots.ts';
-
-function refusal(f: () => unknown): SkiffError {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SkiffError);
-    return err as SkiffError;
-  }
-  throw new Error('expected a SkiffError');
-}
+import { refusal } from '../support/refusal.ts';
+import { FIRST_STATE, parseSlotState, slotStateText } from '../../images/boot-slots.ts';
+import { bootSlots, slotBootScript } from '../../buildroot/debian/boot-slots.ts';
 
 describe('the slot state file', () => {
   it('is three env import lines, and reads back as written', () => {

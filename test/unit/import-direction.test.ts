@@ -1,6 +1,7 @@
-// Imports run one way: the CLI on top, then the site, the harness and the build system, then the
-// emulator, the image contract and lib at the bottom. A folder imports only from folders below it
-// (and from itself); tests, e2e and the layers' scenario files sit outside the rule.
+// Imports run one way: the CLI on top, then the site, the harness and the build system, then
+// deploy (skiff push, for the CLI and the harness), then the emulator, the image contract and lib
+// at the bottom. A folder imports only from folders below it (and from itself); tests, e2e and the
+// layers' scenario files sit outside the rule.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { PROJECT } from '../support/tree.ts';
 
 /** Higher imports lower. Folders of one rank (harness, buildroot) do not import each other. */
-const RANK: Record<string, number> = { bin: 7, cli: 6, bench: 6, site: 5, harness: 4, buildroot: 4, emulator: 3, images: 2, lib: 1 };
+const RANK: Record<string, number> = { bin: 8, cli: 7, bench: 7, site: 6, harness: 5, buildroot: 5, deploy: 4, emulator: 3, images: 2, lib: 1 };
 /** Test code a benchmark may reuse: it is never imported by the product. */
 const OUTSIDE = new Set(['test', 'e2e', 'configs']);
 

@@ -1,5 +1,5 @@
 # Sourced by confirm-slot.sh and install-slot.sh: the two boot slots of a card with BOOT_SLOTS=ab
-# (docs/deploy.md). skiff-slot.txt's format is buildroot/debian/boot-slots.ts's; boot.scr reads it.
+# (docs/deploy.md). skiff-slot.txt's format is images/boot-slots.ts's; boot.scr reads it.
 
 slot_log() {
   echo "skiff: $*" > /dev/console
