@@ -28,14 +28,14 @@ export const push = defineCommand({
   },
   positionals: [{ name: 'destination', help: '[user@]host of the device', required: true, example: 'root@192.168.1.20' }],
   async run({ flags, positionals, context }) {
-    const port = wholeNumber('port', flags.port, 22, 1, 65535);
     const tries = wholeNumber('tries', flags.tries, 3, 1, 9);
     const waitSeconds = wholeNumber('wait', flags.wait, 300, 1, 3600);
     if (flags.wait !== undefined && !flags.reboot) throw new SkiffError('--wait is for --reboot: without it nothing waits', 'add --reboot, or drop --wait');
     const imageDir = flags.image ? path.resolve(flags.image) : outDir(context());
     await pushImage({
       destination: positionals[0]!,
-      port,
+      // No --port: ssh's own default (22, or the user's ssh config for that host).
+      port: flags.port === undefined ? undefined : wholeNumber('port', flags.port, 22, 1, 65535),
       identity: flags.identity,
       knownHosts: flags['known-hosts'],
       acceptNewHostKey: Boolean(flags['accept-new-host-key']),

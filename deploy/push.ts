@@ -186,7 +186,7 @@ async function waitForReboot(session: SshSession, before: DeviceInfo, o: PushOpt
       lastSaid = Date.now();
       o.log(`  waiting for ${session.name} to come back (${Math.round((Date.now() - started) / 1000)} s)`);
     }
-    if (!(await session.reachable())) continue;
+    // Down, booting, or still the old boot: asked again until a new boot answers ready.
     const info = await readInfo(session).catch((err: unknown) => {
       if (err instanceof SkiffError && /host key/.test(err.message)) throw err;
       return undefined;

@@ -80,16 +80,6 @@ export class SshSession {
     return r.stdout;
   }
 
-  /** True when the device answers a command now; false while it is down or booting. */
-  async reachable(): Promise<boolean> {
-    try {
-      return (await this.run('true')).exitCode === 0;
-    } catch (err) {
-      if (err instanceof SkiffError && /host key/.test(err.message)) throw err;
-      return false;
-    }
-  }
-
   private connectionError(stderr: string): SkiffError {
     const said = stderr.trim().split('\n').filter((l) => !/^\s*$/.test(l)).slice(-3).join(' / ');
     const known = this.target.knownHosts ?? '~/.ssh/known_hosts';

@@ -1,4 +1,4 @@
-// npm pretest: the host tools the tests need (kernel build tools, cross compilers, QEMU, SeaBIOS, Chromium),
+// npm pretest: the host tools the tests need (kernel build tools, cross compilers, QEMU, SeaBIOS, Chromium, ssh),
 // installed with apt-get when we are root, or named with the command to install them.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,6 +34,8 @@ const extra: [string, string][] = [
   ['/usr/sbin/sfdisk', 'fdisk'],
   ['/usr/bin/mcopy', 'mtools'],
   ['/usr/sbin/debugfs', 'e2fsprogs'],
+  // skiff push (test/integration/deploy.test.ts): the system's OpenSSH client and ssh-keygen.
+  ['/usr/bin/ssh', 'openssh-client'],
 ];
 const missing = extra.filter(([file]) => !fs.existsSync(file)).map(([, pkg]) => pkg);
 if (missing.length > 0) {
