@@ -138,8 +138,8 @@ export async function push(o: PushOptions): Promise<PushResult> {
   o.log(`sending ${files.length} files (${MB(total)}) to ${session.name}:${STAGE}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-push-'));
   try {
-    let last = 0;
     const started = Date.now();
+    let last = started;
     const archive = slotArchive(o.imageDir, files, tmp, (sent) => {
       if (Date.now() - last < 2000) return;
       last = Date.now();
@@ -163,8 +163,11 @@ export async function push(o: PushOptions): Promise<PushResult> {
   }
 
   o.log(`rebooting ${session.name}`);
-  // Detached and delayed, so that this SSH session ends cleanly before the device goes down.
-  await session.run('nohup sh -c "sleep 1; reboot" > /dev/null 2>&1 < /dev/null &');
+  // Detached (busybox has setsid, not nohup) and delayed, so that this SSH session ends cleanly
+  // before the device goes down; a session cut by the reboot anyway is not a failure.
+  await session.run('setsid sh -c "sleep 1; reboot" > /dev/null 2>&1 < /dev/null &').catch((err: unknown) => {
+    if (!(err instanceof SkiffError) || /host key/.test(err.message)) throw err;
+  });
   const after = await waitForReboot(session, before, o);
   if (after.slot !== slot || after.good !== slot) {
     throw new SkiffError(

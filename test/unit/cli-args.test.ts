@@ -68,7 +68,7 @@ describe('skiff help and version', () => {
     const bad = skiff(['lyaers'], {});
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe(
-      'skiff: error: unknown command lyaers\n  fix: did you mean layers? commands: help, layers, boards, configure, resolve, compile, doctor, lock, cmd, test, br; `skiff --help`\n',
+      'skiff: error: unknown command lyaers\n  fix: did you mean layers? commands: help, layers, boards, configure, resolve, compile, doctor, lock, cmd, push, test, br; `skiff --help`\n',
     );
   });
 });
