@@ -19,8 +19,8 @@ const DeviceInfoSchema = z.object({
   ready: z.enum(['yes', 'no']),
   /** The slot the running system booted from, `none` on a card without slots. */
   slot: z.union([Slot, z.literal('none')]),
-  /** The boot partition's device, or `unmounted` when it could not be mounted. */
-  boot: z.string(),
+  /** The boot partition's device, or `unmounted` when it could not be mounted; absent before ready. */
+  boot: z.string().optional(),
   good: Slot.optional(),
   trial: z.union([Slot, z.literal('none')]).optional(),
   tries: z.coerce.number().int().optional(),

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { MAX_TRIES, type Slot, slotDir } from '../images/boot-slots.ts';
@@ -20,6 +21,8 @@ const STAGE = '/run/skiff-push';
 const INSTALL_SCRIPT = '/opt/skiff/scripts/install-slot.sh';
 /** The build writes slot a; a push sends those files into whichever slot the device is not using. */
 const BUILT_SLOT = `boot/${slotDir('a')}/`;
+/** Boots a new slot gets when the user does not say (install-slot.sh's own default is the same). */
+export const DEFAULT_TRIES = 3;
 
 export interface PushOptions extends SshTarget {
   /** images/out/<workspace>/ of the build to send. */
@@ -87,6 +90,13 @@ export function checkDevice(manifest: Manifest, files: SlotFile[], info: DeviceI
   if (info.slot === 'none' || info.good === undefined) {
     throw new SkiffError(`${device}'s card has one image slot (it was written before BOOT_SLOTS=ab, or by another tool): nothing was sent`, 'write this build to its card once with the board\'s install command; later upgrades can be pushed');
   }
+  if (info.slot !== info.good) {
+    // The slot a push writes is the one that is not good: here, the running one.
+    throw new SkiffError(
+      `${device} runs slot ${info.slot}, but its card names slot ${info.good} as the good one (this boot did not confirm, or slot ${info.good} could not be loaded): a push would overwrite the running image, so nothing was sent`,
+      `see its console for \`skiff: boot slot\` lines; reboot it onto slot ${info.good}, or write the card once with the board's install command`,
+    );
+  }
   const target: Slot = info.good === 'a' ? 'b' : 'a';
   // The other slot's folder is replaced, so its room counts; each file may round up to a cluster.
   const needKib = files.reduce((n, f) => n + Math.ceil(f.size / 1024) + 4, 4);
@@ -118,18 +128,19 @@ function slotArchive(imageDir: string, files: SlotFile[], dir: string, onBytes: 
       done(null, chunk);
     },
   });
-  tar.stdout.pipe(counter);
-  return { stream: counter, done: tar };
+  pipeline(tar.stdout, counter).catch(() => undefined);
+  return { stream: counter, tar };
 }
 
 export async function push(o: PushOptions): Promise<PushResult> {
   if (!Number.isInteger(o.tries) || o.tries < 1 || o.tries > MAX_TRIES) {
-    throw new SkiffError(`--tries ${o.tries} is not a whole number from 1 to ${MAX_TRIES}`, `e.g. --tries 3 (U-Boot's setexpr counts in hex, so one digit)`);
+    throw new SkiffError(`--tries ${o.tries} is not a whole number from 1 to ${MAX_TRIES}`, `e.g. --tries ${DEFAULT_TRIES} (U-Boot's setexpr counts in hex, so one digit)`);
   }
+  // The destination and key first: bad input is refused before anything is read or reached.
+  const session = new SshSession(o);
   const manifest = readManifest(o.imageDir);
   const files = slotFiles(o.imageDir, manifest);
   if (!manifest.family) throw new SkiffError(`${o.imageDir}/manifest.json does not name the board family (built before skiff push)`, 'build the image again with `skiff compile`');
-  const session = new SshSession(o);
   const before = await readInfo(session);
   const slot = checkDevice(manifest, files, before, session.name);
   o.log(`${session.name} runs ${describeRunning(before)}`);
@@ -145,7 +156,17 @@ export async function push(o: PushOptions): Promise<PushResult> {
       last = Date.now();
       o.log(`  sent ${MB(Math.min(sent, total))} of ${MB(total)} (${Math.min(100, Math.round((100 * sent) / total))}%)`);
     });
-    await Promise.all([session.check(`rm -rf ${STAGE} && mkdir -p ${STAGE} && tar -x -f - -C ${STAGE}`, 'receiving the image', archive.stream), archive.done]);
+    try {
+      await Promise.all([
+        session.check(`rm -rf ${STAGE} && mkdir -p ${STAGE} && tar -x -f - -C ${STAGE}`, 'receiving the image', archive.stream),
+        archive.tar.catch((err: { shortMessage?: string }) => {
+          throw new SkiffError(`packing the image for ${session.name} failed: ${err.shortMessage ?? String(err)}`, 'build the image again with `skiff compile`');
+        }),
+      ]);
+    } finally {
+      // When ssh fails first, tar would wait forever on a pipe nobody reads.
+      archive.tar.kill();
+    }
     o.log(`  sent in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -156,6 +177,8 @@ export async function push(o: PushOptions): Promise<PushResult> {
   if (installed.exitCode !== 0) {
     throw new SkiffError(`${session.name} did not install the image: ${(installed.stderr || installed.stdout).trim()}`, `the card still boots slot ${before.good} as before; push again`);
   }
+  const wrote = /^slot ([ab])$/m.exec(installed.stdout)?.[1];
+  if (wrote !== slot) throw new SkiffError(`${session.name}'s install-slot.sh wrote slot ${wrote ?? '(none named)'}, not slot ${slot} as checked: ${installed.stdout.trim()}`, 'see its console; the good slot was not written');
   o.log(`slot ${slot} written and verified; the next boot tries it (${o.tries} ${o.tries === 1 ? 'try' : 'tries'}, then slot ${before.good} again)`);
   if (!o.reboot) {
     o.log(`reboot ${session.name} to run it (or push with --reboot)`);
@@ -169,7 +192,13 @@ export async function push(o: PushOptions): Promise<PushResult> {
     if (!(err instanceof SkiffError) || /host key/.test(err.message)) throw err;
   });
   const after = await waitForReboot(session, before, o);
-  if (after.slot !== slot || after.good !== slot) {
+  if (after.slot === slot && after.good !== slot) {
+    throw new SkiffError(
+      `${session.name} runs the new slot ${slot} but did not confirm it (its card still names slot ${after.good ?? '?'} as good), so the next boot may go back`,
+      'see its console for `skiff: boot slot` lines (the boot partition could not be written?)',
+    );
+  }
+  if (after.slot !== slot) {
     throw new SkiffError(
       `${session.name} came back running ${describeRunning(after)}, not the new slot ${slot}: the new image did not come up and confirm within its tries, so the card went back to slot ${after.good ?? before.good}`,
       'see the device\'s console for why the new image failed; the old one runs as before',
@@ -183,6 +212,7 @@ export async function push(o: PushOptions): Promise<PushResult> {
 async function waitForReboot(session: SshSession, before: DeviceInfo, o: PushOptions): Promise<DeviceInfo> {
   const started = Date.now();
   let lastSaid = started;
+  let lastError = '';
   while (Date.now() - started < o.waitSeconds * 1000) {
     await sleep(3000);
     if (Date.now() - lastSaid >= 15_000) {
@@ -191,7 +221,8 @@ async function waitForReboot(session: SshSession, before: DeviceInfo, o: PushOpt
     }
     // Down, booting, or still the old boot: asked again until a new boot answers ready.
     const info = await readInfo(session).catch((err: unknown) => {
-      if (err instanceof SkiffError && /host key/.test(err.message)) throw err;
+      if (!(err instanceof SkiffError) || /host key/.test(err.message)) throw err;
+      lastError = err.message;
       return undefined;
     });
     if (info && info.boot_id !== before.boot_id && info.ready === 'yes') {
@@ -200,7 +231,7 @@ async function waitForReboot(session: SshSession, before: DeviceInfo, o: PushOpt
     }
   }
   throw new SkiffError(
-    `${session.name} did not come back within ${o.waitSeconds} s of the reboot`,
-    `if the new slot hangs, each restart counts one of its ${o.tries} tries and the card then boots slot ${before.good} again by itself; --wait gives a slow board longer`,
+    `${session.name} did not come back within ${o.waitSeconds} s of the reboot${lastError ? ` (last: ${lastError})` : ''}`,
+    `a new image that hangs is not restarted by itself yet (no watchdog): power-cycle the device; each boot counts one of its ${o.tries} tries, then the card boots slot ${before.good} again. --wait gives a slow board longer`,
   );
 }

@@ -30,6 +30,9 @@ export function parseDestination(destination: string): { user: string; host: str
   if (!m || destination.startsWith('-') || m[2]!.startsWith('-')) {
     throw new SkiffError(`"${destination}" is not a device to push to`, 'give it as [user@]host, e.g. `skiff push root@192.168.1.20` (the port with --port)');
   }
+  // host:port as messages print it (an IPv6 address has more than one colon).
+  const withPort = /^([^:]+):(\d+)$/.exec(m[2]!);
+  if (withPort) throw new SkiffError(`"${destination}" names a port in the host`, `give the port with --port: \`skiff push ${m[1] ? `${m[1]}@` : ''}${withPort[1]} --port ${withPort[2]}\``);
   return { user: m[1] ?? 'root', host: m[2]! };
 }
 
@@ -56,7 +59,8 @@ export class SshSession {
       '-o', 'ConnectTimeout=15',
       '-o', 'ServerAliveInterval=10',
       '-o', `StrictHostKeyChecking=${t.acceptNewHostKey ? 'accept-new' : 'yes'}`,
-      ...(t.knownHosts ? ['-o', `UserKnownHostsFile=${t.knownHosts}`] : []),
+      // Quoted: ssh splits the option's value at spaces into several files.
+      ...(t.knownHosts ? ['-o', `UserKnownHostsFile="${t.knownHosts}"`] : []),
       ...(t.identity ? ['-i', t.identity, '-o', 'IdentitiesOnly=yes'] : []),
       ...(t.port ? ['-p', String(t.port)] : []),
       '-l', this.user,
@@ -67,7 +71,8 @@ export class SshSession {
   /** Runs a command on the device; the connection's own failures are thrown as what to do. */
   async run(command: string, input?: Readable): Promise<SshResult> {
     const r = await execa('ssh', this.args(command), { reject: false, stripFinalNewline: false, ...(input ? { input } : { stdin: 'ignore' }) });
-    if (r.failed && r.exitCode === undefined) throw new SkiffError(`cannot run ssh: ${r.shortMessage}`, 'install an OpenSSH client (Debian: openssh-client)');
+    if ((r as { code?: string }).code === 'ENOENT') throw new SkiffError('there is no ssh program on this machine', 'install an OpenSSH client (Debian: openssh-client)');
+    if (r.failed && r.exitCode === undefined) throw new SkiffError(`ssh did not finish: ${r.shortMessage}`);
     const result = { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? 1 };
     if (result.exitCode === 255) throw this.connectionError(result.stderr);
     return result;

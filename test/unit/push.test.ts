@@ -62,6 +62,9 @@ describe('skiff push: the destination and options', () => {
     for (const bad of ['-oProxyCommand=sh', 'root@-oProxyCommand=sh', 'a b', 'root@', '@host', 'a@b@c']) {
       expect(refusal(() => parseDestination(bad)).message).toBe(`"${bad}" is not a device to push to`);
     }
+    // host:port, as push's own messages name a device, is pointed at --port; IPv6 passes.
+    expect(refusal(() => parseDestination('pi@10.0.0.2:2222')).fix).toBe('give the port with --port: `skiff push pi@10.0.0.2 --port 2222`');
+    expect(parseDestination('root@fe80::1')).toEqual({ user: 'root', host: 'fe80::1' });
   });
 
   it('refuses bad options before reading any build or reaching any device', async () => {
@@ -70,7 +73,8 @@ describe('skiff push: the destination and options', () => {
       [['push', 'root@h', '--port', '0'], '--port 0 is not a whole number from 1 to 65535'],
       [['push', 'root@h', '--port', '22x'], '--port 22x is not a whole number from 1 to 65535'],
       [['push', 'root@h', '--wait', '60'], '--wait is for --reboot: without it nothing waits'],
-      [['push', 'root@h', 'other'], 'other'],
+      [['push', 'root@h', 'other'], 'skiff push: unexpected argument other'],
+      [['push', 'root@opi:2222'], 'give the port with --port: `skiff push root@opi --port 2222`'],
     ];
     for (const [args, said] of cases) {
       const r = await skiffHere(args);
@@ -114,6 +118,11 @@ describe("skiff push: checks against the device's report", () => {
   it('writes the slot that is not the good one', () => {
     expect(checkDevice(manifest, files, device(), 'root@opi')).toBe('b');
     expect(checkDevice(manifest, files, device({ slot: 'b', good: 'b' }), 'root@opi')).toBe('a');
+  });
+
+  it('refuses a device that does not run its good slot: the slot a push writes would be the running one', () => {
+    const e = refusal(() => checkDevice(manifest, files, device({ slot: 'b', good: 'a' }), 'root@opi'));
+    expect(e.message).toBe('root@opi runs slot b, but its card names slot a as the good one (this boot did not confirm, or slot a could not be loaded): a push would overwrite the running image, so nothing was sent');
   });
 
   it('refuses another architecture or board family, naming both', () => {

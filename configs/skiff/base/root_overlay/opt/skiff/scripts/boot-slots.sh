@@ -16,8 +16,8 @@ slot_running() {
 SLOT_MNT=/run/skiff-boot
 SLOT_STATE="$SLOT_MNT/skiff-slot.txt"
 
-# Mounts the boot partition at $SLOT_MNT: the first partition of the disk persist is on
-# (mmcblk0p2 -> mmcblk0p1). Returns non-zero, having said why, when it cannot.
+# Mounts the boot partition at $SLOT_MNT (read-only with `slot_mount ro`): the first partition of
+# the disk persist is on (mmcblk0p2 -> mmcblk0p1). Returns non-zero, having said why, when it cannot.
 slot_mount() {
   . /etc/skiff/env
   if [ -z "${SKIFF_PERSIST_DEVICE:-}" ]; then
@@ -26,7 +26,7 @@ slot_mount() {
   fi
   SLOT_DEVICE="$(echo "$SKIFF_PERSIST_DEVICE" | sed 's/[0-9]*$/1/')"
   mkdir -p "$SLOT_MNT"
-  mount -t vfat -o noatime "$SLOT_DEVICE" "$SLOT_MNT" || {
+  mount -t vfat -o "noatime,${1:-rw}" "$SLOT_DEVICE" "$SLOT_MNT" || {
     slot_log "boot slots: cannot mount the boot partition $SLOT_DEVICE"
     return 1
   }

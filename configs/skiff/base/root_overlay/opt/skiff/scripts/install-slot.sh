@@ -23,13 +23,15 @@ trap 'cd /; umount "$SLOT_MNT" 2>/dev/null' EXIT
 [ -f "$SLOT_STATE" ] || fail "$SLOT_DEVICE has no skiff-slot.txt: this card has one image slot (BOOT_SLOTS is not ab)"
 good="$(slot_value skiff_good)"
 case "$good" in a) target=b ;; b) target=a ;; *) fail "skiff-slot.txt names no good slot (skiff_good=$good)" ;; esac
+# The slot written is the one that is not good: never the one this system runs from.
+[ "$(slot_running)" != "$target" ] || fail "this system runs slot $target, which skiff-slot.txt does not name as good: installing would overwrite the running image; reboot onto slot $good first"
+need=$(du -sk "$dir" | cut -f1)
+room=$(( $(df -Pk "$SLOT_MNT" | awk 'NR==2 {print $4}') + $( [ -d "$SLOT_MNT/slot-$target" ] && du -sk "$SLOT_MNT/slot-$target" | cut -f1 || echo 0) ))
+[ "$need" -lt "$room" ] || fail "slot $target needs ${need} KiB; the boot partition has room for ${room} KiB"
 
 # Nothing tries the target slot while it is half written.
 slot_write "$good" none 0 || fail "cannot write $SLOT_STATE"
 rm -rf "$SLOT_MNT/slot-$target"
-need=$(du -sk "$dir" | cut -f1)
-free=$(df -k "$SLOT_MNT" | awk 'NR==2 {print $4}')
-[ "$need" -lt "$free" ] || fail "slot $target needs ${need} KiB; the boot partition has ${free} KiB free"
 mkdir "$SLOT_MNT/slot-$target" && cp -r "$dir/." "$SLOT_MNT/slot-$target/" && sync || fail "writing slot $target failed"
 # Read back from the card, not from the page cache.
 echo 3 > /proc/sys/vm/drop_caches
