@@ -104,16 +104,9 @@ describe('orangepi/zero: two boot slots, and falling back from a broken one, in 
       await console.waitFor(/Reboot failed|Restarting system/, 60_000);
     }
     await powerOn();
-    const thisBoot = console.output.length;
     await console.waitFor('skiff: slot b used its tries without confirming; booting slot a', 120_000);
     await console.waitFor(BOOT_MARKER_LINE, 180_000);
     await console.run('true', 30_000);
-    // The whole chain of the card, as on the board: the boot ROM ran U-Boot's SPL from the card,
-    // U-Boot ran boot.scr, the kernel got the Orange Pi Zero's device tree.
-    expect(console.output.slice(thisBoot)).toMatch(/U-Boot SPL 2023\.01/);
-    expect(console.output.slice(thisBoot)).toContain('Model: Xunlong Orange Pi Zero');
-    expect((await console.run('uname -m')).output.trim()).toBe('armv7l');
-    expect((await console.run("tr -d '\\0' < /proc/device-tree/model; echo")).output.trim()).toBe('Xunlong Orange Pi Zero');
     expect((await console.run('cat /proc/cmdline')).output).toMatch(/\bskiff\.slot=a\b/);
     // Persist came through the failed tries: the board mounted it as always.
     expect((await console.run('grep " /mnt/persist " /proc/mounts')).output).toMatch(/^\/dev\/mmcblk0p2 \/mnt\/persist ext4 /);
