@@ -20,8 +20,6 @@ export const FILE_ORDER = [
   'test/integration/core-qemu.test.ts',
   // armhf and arm64.
   'test/integration/image-cross.test.ts',
-  // Builds the Orange Pi card that board-image checks next (same workspace).
-  'test/integration/deploy.test.ts',
   'test/integration/board-image.test.ts',
   'test/integration/pi-card.test.ts',
 ];

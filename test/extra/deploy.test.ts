@@ -4,6 +4,7 @@
 // slot without anyone touching the card; `skiff push` sends a build over SSH (the system's OpenSSH
 // client, QEMU's user network) into the slot the board does not run. The card carries the suite's
 // armhf test kernel, as in board-image.test.ts (same workspace: whichever file runs first builds it).
+// Outside `npm test` (docs/deploy.md says why): `npm run test:extra`.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
