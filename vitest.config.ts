@@ -39,7 +39,7 @@ export default defineConfig({
       },
       {
         test: {
-          // Boots that need a kernel of their own beyond CI's time budget (riscv64): `npm run
+          // Boots beyond CI's time budget (riscv64's own kernel, the Orange Pi push test): `npm run
           // test:extra`, not part of `npm test`.
           name: 'extra',
           include: ['test/extra/**/*.test.ts'],
