@@ -196,4 +196,19 @@ describe('orangepi/zero: two boot slots, and falling back from a broken one, in 
     // Persist untouched: the key put there before the push is still there.
     expect((await console.run('cat /mnt/persist/skiff/keys/push.pub')).output).toContain('skiff-push-test');
   }, 10 * 60_000);
+
+  it('use-slot.sh makes the other slot the good one by hand, and the next boot runs it', async () => {
+    // The board runs slot b (pushed above); slot a still holds the image as built.
+    const refused = await console.run('/opt/skiff/scripts/use-slot.sh c', 30_000);
+    expect(refused.status).toBe(1);
+    expect(refused.output).toContain('use-slot: usage: use-slot.sh a|b');
+    expect(state()).toEqual({ good: 'b', tries: 0 });
+    expect(await sh('/opt/skiff/scripts/use-slot.sh a')).toContain('slot a');
+    expect(state()).toEqual({ good: 'a', tries: 0 });
+    await powerOn();
+    await console.waitFor(BOOT_MARKER_LINE, 180_000);
+    await console.run('true', 30_000);
+    expect((await console.run('cat /proc/cmdline')).output).toMatch(/\bskiff\.slot=a\b/);
+    expect(state()).toEqual({ good: 'a', tries: 0 });
+  }, 5 * 60_000);
 });
