@@ -25,6 +25,18 @@ function pkg(root: string, name: string, files: Record<string, string>): string 
   return dir;
 }
 
+/**
+ * libc6 as Debian lays it out, under `top` (`usr/` in a merged-/usr release, nothing before): the
+ * loader in the multiarch folder, and a link where programs look for it.
+ */
+function libc6(root: string, top: string): string {
+  return pkg(root, 'libc6', {
+    [`${top}lib/x86_64-linux-gnu/libc.so.6`]: HOST_LIBC,
+    [`${top}lib/x86_64-linux-gnu/ld-linux-x86-64.so.2`]: HOST_LOADER,
+    [`${top}lib64/ld-linux-x86-64.so.2`]: `-> ${top}lib/x86_64-linux-gnu/ld-linux-x86-64.so.2`,
+  });
+}
+
 /** Stages package `prog` with `libc` beside it into a fresh tree under root, as compile does. */
 function stage(root: string, prog: string, libc: string) {
   const tree = path.join(root, 'tree');
@@ -36,12 +48,7 @@ describe('staging packages of a merged-/usr release', () => {
   it('links /bin, /sbin, /lib and /lib64 into /usr, finds the loader under /usr, and the program runs in the tree', () => {
     const root = tempDir();
     const prog = pkg(root, 'prog', { 'usr/bin/true': '/usr/bin/true' });
-    // libc6 as Debian lays it out: the loader in the multiarch folder, and a link where programs look.
-    const libc = pkg(root, 'libc6', {
-      'usr/lib/x86_64-linux-gnu/libc.so.6': HOST_LIBC,
-      'usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2': HOST_LOADER,
-      'usr/lib64/ld-linux-x86-64.so.2': '-> usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2',
-    });
+    const libc = libc6(root, 'usr/');
     expect(usrIsMerged([prog, libc])).toBe(true);
     const { tree, staged } = stage(root, prog, libc);
     expect(staged.files).toEqual(['usr/bin/true']);
@@ -56,11 +63,7 @@ describe('staging packages of a merged-/usr release', () => {
   it('leaves a release with real /bin and /lib folders (bookworm) as its packages lay it out', () => {
     const root = tempDir();
     const prog = pkg(root, 'prog', { 'bin/true': '/usr/bin/true' });
-    const libc = pkg(root, 'libc6', {
-      'lib/x86_64-linux-gnu/libc.so.6': HOST_LIBC,
-      'lib/x86_64-linux-gnu/ld-linux-x86-64.so.2': HOST_LOADER,
-      'lib64/ld-linux-x86-64.so.2': '-> lib/x86_64-linux-gnu/ld-linux-x86-64.so.2',
-    });
+    const libc = libc6(root, '');
     fs.mkdirSync(path.join(libc, 'usr/share'), { recursive: true });
     expect(usrIsMerged([prog, libc])).toBe(false);
     const { tree } = stage(root, prog, libc);
