@@ -14,7 +14,7 @@ import { MAX_TRIES, type Slot, slotDir } from '../images/boot-slots.ts';
 import { type Manifest, readManifest } from '../images/manifest.ts';
 import { SkiffError } from '../lib/errors.ts';
 import { type DeviceInfo, SLOT_INFO_SCRIPT, describeRunning, parseDeviceInfo } from './device-info.ts';
-import { SshSession, type SshTarget } from './ssh.ts';
+import { HostKeyRefused, SshSession, type SshTarget } from './ssh.ts';
 
 /** Where the device receives the files: RAM, so nothing half-sent reaches the card. */
 const STAGE = '/run/skiff-push';
@@ -189,7 +189,7 @@ export async function push(o: PushOptions): Promise<PushResult> {
   // Detached (busybox has setsid, not nohup) and delayed, so that this SSH session ends cleanly
   // before the device goes down; a session cut by the reboot anyway is not a failure.
   await session.run('setsid sh -c "sleep 1; reboot" > /dev/null 2>&1 < /dev/null &').catch((err: unknown) => {
-    if (!(err instanceof SkiffError) || /host key/.test(err.message)) throw err;
+    if (!(err instanceof SkiffError) || err instanceof HostKeyRefused) throw err;
   });
   const after = await waitForReboot(session, before, o);
   if (after.slot === slot && after.good !== slot) {
@@ -221,7 +221,7 @@ async function waitForReboot(session: SshSession, before: DeviceInfo, o: PushOpt
     }
     // Down, booting, or still the old boot: asked again until a new boot answers ready.
     const info = await readInfo(session).catch((err: unknown) => {
-      if (!(err instanceof SkiffError) || /host key/.test(err.message)) throw err;
+      if (!(err instanceof SkiffError) || err instanceof HostKeyRefused) throw err;
       lastError = err.message;
       return undefined;
     });

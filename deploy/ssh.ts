@@ -18,6 +18,12 @@ export interface SshTarget {
   acceptNewHostKey?: boolean;
 }
 
+/**
+ * An unknown or changed host key: the one connection failure never retried or waited out, since
+ * waiting cannot make a key trusted.
+ */
+export class HostKeyRefused extends SkiffError {}
+
 export interface SshResult {
   stdout: string;
   stderr: string;
@@ -89,13 +95,13 @@ export class SshSession {
     const said = stderr.trim().split('\n').filter((l) => !/^\s*$/.test(l)).slice(-3).join(' / ');
     const known = this.target.knownHosts ?? '~/.ssh/known_hosts';
     if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) {
-      return new SkiffError(
+      return new HostKeyRefused(
         `the host key of ${this.name} is not the one in ${known}: nothing was sent`,
         `if the device's persist was wiped or replaced, check its new key on its console, then remove the old one: ssh-keygen -R ${this.host}${this.target.knownHosts ? ` -f ${this.target.knownHosts}` : ''}`,
       );
     }
     if (/Host key verification failed|host key is known|No .* host key is known/.test(stderr)) {
-      return new SkiffError(
+      return new HostKeyRefused(
         `the host key of ${this.name} is not known (not in ${known}): nothing was sent`,
         'connect once with ssh and check the key, or pass --accept-new-host-key to record it on this first contact',
       );
