@@ -18,6 +18,7 @@ export const FILE_ORDER = [
   'test/integration/image-qemu.test.ts',
   'test/integration/serial-target.test.ts',
   'test/integration/core-qemu.test.ts',
+  'test/integration/x86-disk.test.ts',
   // armhf and arm64.
   'test/integration/image-cross.test.ts',
   'test/integration/board-image.test.ts',

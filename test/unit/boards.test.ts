@@ -51,13 +51,18 @@ describe('skiff boards on the project\'s layers', () => {
     }
   });
 
-  it('shows the architecture and boot test of browser/v86, the QEMU machines and the Orange Pi Zero card, and claims no other boot test', () => {
+  it('shows the architecture and boot test of browser/v86, the QEMU machines, the Orange Pi Zero card and the two PCs, and claims no other boot test', () => {
     expect(row('browser/v86')).toMatchObject({ arch: 'i386', bootloader: 'v86', kernel: 'tinyconfig', offline: 'yes', bootTested: 'v86 in Node and Chromium, npm test' });
     expect(row('virt/qemu')).toMatchObject({ arch: 'amd64', bootloader: 'qemu', kernel: 'tinyconfig', offline: 'yes', bootTested: 'qemu-system-x86_64, npm test' });
     expect(row('virt/qemu_arm64')).toMatchObject({ arch: 'arm64', bootTested: 'qemu-system-aarch64, npm test' });
     expect(row('virt/qemu_armhf')).toMatchObject({ arch: 'armhf', bootTested: 'qemu-system-arm, npm test' });
     expect(row('orangepi/zero')).toMatchObject({ arch: 'armhf', bootTested: 'qemu-system-arm -M orangepi-pc from its SD card image, npm test' });
-    expect(projectBoards.filter((b) => b.bootTested !== 'no').map((b) => b.layer).sort()).toEqual(['browser/v86', 'orangepi/zero', 'virt/qemu', 'virt/qemu_arm64', 'virt/qemu_armhf']);
+    expect(row('intel/desktop')).toMatchObject({ arch: 'amd64', bootloader: 'efi', bootTested: 'qemu-system-x86_64 -M q35 with OVMF (UEFI) from its disk image, npm test' });
+    expect(row('pcengines/apu2')).toMatchObject({ arch: 'amd64', bootloader: 'bios', bootTested: 'qemu-system-x86_64 -M pc with SeaBIOS from its disk image, npm test' });
+    // Stacked on intel/desktop, whose image is booted: not booted themselves.
+    expect(row('apple/macbook')?.bootTested).toBe('no');
+    expect(row('valve/deck')?.bootTested).toBe('no');
+    expect(projectBoards.filter((b) => b.bootTested !== 'no').map((b) => b.layer).sort()).toEqual(['browser/v86', 'intel/desktop', 'orangepi/zero', 'pcengines/apu2', 'virt/qemu', 'virt/qemu_arm64', 'virt/qemu_armhf']);
   });
 
   it('reads bootloader and kernel from the merged stack', () => {
