@@ -90,7 +90,7 @@ export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squash
   }
   if (bootMethod === 'bios') {
     // extlinux would need the file system mounted: syslinux installs the same loader through mtools.
-    needs.push({ what: 'syslinux (installs ldlinux on FAT)', program: 'syslinux', pkg: 'syslinux' }, { what: 'syslinux MBR boot code', file: '/usr/lib/syslinux/mbr/mbr.bin', pkg: 'syslinux-common' });
+    needs.push({ what: 'syslinux installer', program: 'syslinux', pkg: 'syslinux' }, { what: 'syslinux MBR boot code', file: '/usr/lib/syslinux/mbr/mbr.bin', pkg: 'syslinux-common' });
   }
   if (extras.vdi) needs.push({ what: 'qemu-img (disk.vdi)', program: 'qemu-img', pkg: 'qemu-utils' });
   // The image of a QEMU machine layer, or of a PC QEMU emulates, is booted in the tests right after the build.

@@ -39,7 +39,7 @@ const MACHINES = [
     bootFiles: ['EFI/BOOT/BOOTX64.EFI', 'EFI/BOOT/refind.conf', 'bzImage', 'initramfs.cpio.zst'],
     loader: 'refind',
     // The kernel sees UEFI, and rEFInd's initrd= on its command line (the EFI stub loaded it).
-    firmwareCheck: { command: 'test -d /sys/firmware/efi && echo uefi; cat /proc/cmdline', expect: /^uefi\n.*initrd=\\initramfs\.cpio\.zst/s },
+    firmwareCheck: { command: 'test -d /sys/firmware/efi && echo uefi; cat /proc/cmdline', expect: /^uefi\n.*initrd=[\\/]initramfs\.cpio\.zst/s },
   },
   {
     config: IMAGES.amd64.bios,
