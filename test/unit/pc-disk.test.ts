@@ -18,6 +18,9 @@ import { sampleManifest } from '../support/manifest.ts';
 import { ctxFor, PROJECT, tempDir } from '../support/tree.ts';
 
 const MiB = 1024 * 1024;
+const TOOLS = ['/usr/sbin/sfdisk', '/usr/bin/mformat', '/usr/bin/mcopy', '/usr/bin/mdir', '/usr/sbin/mke2fs', '/usr/bin/syslinux', SYSLINUX_MBR, '/usr/bin/qemu-img', OVMF.code, OVMF.vars];
+const missingTools = TOOLS.filter((t) => !fs.existsSync(t));
+if (missingTools.length > 0) throw new Error(`PC disk tests need ${missingTools.join(', ')}: apt-get install fdisk mtools e2fsprogs syslinux syslinux-common qemu-utils ovmf (npm test's pretest installs them)`);
 const settingsOf = (config: string) => debianSettings(resolveSelection(ctxFor(PROJECT, {}), { config, from: 'SKIFF_CONFIG' }));
 const planOf = (config: string) => planBuild(resolveSelection(ctxFor(PROJECT, {}), { config, from: 'SKIFF_CONFIG' }));
 
