@@ -20,7 +20,7 @@ import { debianSources } from './sources.ts';
 export const PC_BOOT_METHODS = new Set(['efi', 'bios']);
 
 /** Debian's rEFInd, and where its loader is inside the package. */
-const REFIND = { pkg: 'refind', dir: 'usr/share/refind/refind' };
+export const REFIND = { pkg: 'refind', dir: 'usr/share/refind/refind' };
 /** UEFI's names for an architecture: the loader's suffix and the removable-media path's. */
 const EFI_ARCH: Record<string, string> = { amd64: 'x64', i386: 'ia32', arm64: 'aa64' };
 /** Syslinux's MBR boot code (syslinux-common): it starts the active partition's boot sector. */
