@@ -5,6 +5,7 @@ import path from 'node:path';
 import { type Manifest, OVMF, readManifest } from '../images/manifest.ts';
 import { SkiffError } from '../lib/errors.ts';
 import type { SerialPort } from './console.ts';
+import { readRpiBootFiles, rpiBootArgs } from './rpi-boot.ts';
 
 export interface QemuOptions {
   /** images/out/<workspace>/ of a build whose layers say how QEMU boots it (QEMU_BINARY: virt/qemu*, orangepi). */
@@ -74,6 +75,8 @@ function boardArgs(card: string, qemu: NonNullable<Manifest['qemu']>, options: Q
     if (!fs.existsSync(vars)) fs.copyFileSync(OVMF.vars, vars);
     firmware.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
   }
+  // A Raspberry Pi: the files its GPU firmware would load, read from the card (harness/rpi-boot.ts).
+  if (qemu.dtb) firmware.push(...rpiBootArgs(readRpiBootFiles(options.disk, qemu.dtb, `${options.disk}.boot`)));
   if (qemu.drive !== 'virtio') return [...firmware, '-drive', `file=${options.disk},if=sd,format=raw`, '-nic', `user${fwd}`];
   return [
     ...firmware,
@@ -82,6 +85,13 @@ function boardArgs(card: string, qemu: NonNullable<Manifest['qemu']>, options: Q
     '-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0,romfile=',
     '-device', 'virtio-rng-pci',
   ];
+}
+
+/** The console on the machine's `serial`-th UART (QEMU_SERIAL): the ones before it go nowhere. */
+function consoleArgs(serial: number, terminal: boolean): string[] {
+  const before = Array.from({ length: serial - 1 }, () => ['-serial', 'null']).flat();
+  if (terminal) return serial === 1 ? ['-nographic'] : ['-display', 'none', ...before, '-serial', 'mon:stdio'];
+  return ['-display', 'none', '-monitor', 'none', ...before, '-serial', 'stdio'];
 }
 
 /**
@@ -101,7 +111,7 @@ export function qemuCommand(manifest: Manifest, options: QemuOptions & { termina
   const fwd = options.sshPort ? `,hostfwd=tcp:127.0.0.1:${options.sshPort}-:22` : '';
   // A board model may insist on its real memory size (orangepi-pc: exactly 1 GiB).
   const memoryMB = q.memoryMB ?? options.memoryMB ?? 256;
-  const console = options.terminal ? ['-nographic'] : ['-display', 'none', '-monitor', 'none', '-serial', 'stdio'];
+  const console = consoleArgs(q.serial ?? 1, options.terminal ?? false);
   const args = [
     ...(q.machine ? ['-M', q.machine] : []),
     ...(q.cpu ? ['-cpu', q.cpu] : []),

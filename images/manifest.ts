@@ -23,6 +23,14 @@ const Qemu = z.object({
   firmware: z.enum(['ovmf']).optional(),
   /** How the board's image is attached (QEMU_DRIVE): `sd` (a card, the default) or `virtio` (a PC's disk, with a virtio NIC). */
   drive: z.enum(['sd', 'virtio']).optional(),
+  /** Which serial port is the console, 1 for the first (QEMU_SERIAL): raspi3b's is its second UART. */
+  serial: z.number().int().positive().optional(),
+  /**
+   * A Raspberry Pi card (QEMU_DTB): QEMU cannot run the GPU firmware, so it takes the firmware's
+   * part, loading the kernel and initramfs config.txt names, this device tree and cmdline.txt from
+   * the card's boot partition.
+   */
+  dtb: z.string().optional(),
 });
 
 /** Debian's OVMF (package ovmf), which `firmware: 'ovmf'` names: its code, and the variable store each machine gets a copy of. */
@@ -52,7 +60,7 @@ export const ManifestSchema = z.object({
   /**
    * Boards and PCs: the card or disk image (a file of `outputs`), the bootloader blobs in front of
    * partition 1 (U-Boot, from Debian), the loader on the boot partition (a PC's rEFInd or syslinux),
-   * and a VirtualBox copy of the disk.
+   * the firmware on it (a Pi's, from Debian or the folder a variable named), and a VirtualBox copy of the disk.
    */
   board: z
     .object({
@@ -60,6 +68,8 @@ export const ManifestSchema = z.object({
       bootloader: BootloaderRecord.optional(),
       loader: z.object({ pkg: z.string(), version: z.string() }).optional(),
       vdi: z.string().optional(),
+      /** Firmware on the boot partition: a Debian package, or the folder a variable named. */
+      firmware: z.union([z.object({ pkg: z.string(), version: z.string() }), z.object({ folder: z.string(), variable: z.string() })]).optional(),
     })
     .optional(),
   /**

@@ -32,9 +32,12 @@ export class TargetApt {
     ctx: Context,
     readonly arch: string,
     suite?: string,
+    components: string[] = ['main'],
   ) {
-    this.root = path.join(cacheDir(ctx), 'apt', suite ? `${arch}-${suite}` : arch);
-    this.sources = debianSources(ctx.env, suite);
+    // One apt state per list of sources: switching one state's sources would refetch its indexes.
+    const extra = components.filter((c) => c !== 'main');
+    this.root = path.join(cacheDir(ctx), 'apt', [arch, ...(suite ? [suite] : []), ...extra].join('-'));
+    this.sources = debianSources(ctx.env, suite, components);
     this.config = path.join(this.root, 'apt.conf');
     for (const d of ['state/lists/partial', 'cache/archives/partial', 'sources.list.d', 'preferences.d']) fs.mkdirSync(path.join(this.root, d), { recursive: true });
     const status = path.join(this.root, 'state/status');
@@ -86,7 +89,8 @@ export class TargetApt {
       }
     }
     const main = this.sources.find((s) => !/-(security|updates)$/.test(s.suite));
-    if (failures.some((f) => main && f.includes(`${main.suite}/main`) && !f.includes(`${main.suite}-`))) {
+    // The release's own indexes are needed; -updates and -security may lag (a mirror mid-sync).
+    if (failures.some((f) => main && main.components.some((c) => f.includes(`${main.suite}/${c}`)) && !f.includes(`${main.suite}-`))) {
       throw new SkiffError(`the ${this.arch} package index of ${main!.suite} cannot be downloaded:\n${failures.join('\n')}`, 'check the network and the mirror, then run the build again');
     }
     return failures;

@@ -1,6 +1,6 @@
 // Board facts are layer data: the merged `debian/config` of a stack says how QEMU boots the image
-// (QEMU_BINARY, QEMU_MACHINE, QEMU_CPU, QEMU_MEMORY, QEMU_FIRMWARE, QEMU_DRIVE) and, for a family
-// whose cards `skiff cmd <family>/common/format` writes, which variable names the card and how big its boot partition is
+// (QEMU_BINARY, QEMU_MACHINE, QEMU_CPU, QEMU_MEMORY, QEMU_FIRMWARE, QEMU_DRIVE, QEMU_SERIAL, QEMU_DTB) and,
+// for a family whose cards `skiff cmd <family>/common/format` writes, which variable names the card and how big its boot partition is
 // (CARD_DEVICE_VARIABLE, CARD_FORMAT_BOOT_SIZE). The build records the QEMU facts in the manifest;
 // format and install read the card facts from the selected layers.
 import { SkiffError } from '../../lib/errors.ts';
@@ -16,7 +16,7 @@ export function debianSettings(r: Resolution): Record<string, string> {
   return Object.fromEntries([...r.configuration.configs.debian.final.values()].map((s) => [s.symbol, unquote(s.value) ?? '']));
 }
 
-const QEMU_KEYS = ['QEMU_MACHINE', 'QEMU_CPU', 'QEMU_MEMORY', 'QEMU_FIRMWARE', 'QEMU_DRIVE'] as const;
+const QEMU_KEYS = ['QEMU_MACHINE', 'QEMU_CPU', 'QEMU_MEMORY', 'QEMU_FIRMWARE', 'QEMU_DRIVE', 'QEMU_SERIAL', 'QEMU_DTB'] as const;
 const FIRMWARES = ['ovmf'] as const;
 const DRIVES = ['sd', 'virtio'] as const;
 
@@ -39,6 +39,17 @@ export function qemuFacts(settings: Record<string, string>, chain: string): Qemu
   if (firmware && !(FIRMWARES as readonly string[]).includes(firmware)) throw new SkiffError(`QEMU_FIRMWARE=${firmware} is not a firmware skiff knows`, `use ${FIRMWARES.join(', ')} (UEFI), or leave it unset for the machine's own (SeaBIOS on x86)`);
   const drive = settings.QEMU_DRIVE;
   if (drive && !(DRIVES as readonly string[]).includes(drive)) throw new SkiffError(`QEMU_DRIVE=${drive} is not a way skiff attaches a disk`, `use ${DRIVES.join(' (a card) or ')} (a PC's disk)`);
+  const serial = settings.QEMU_SERIAL;
+  if (serial && !/^[1-9]$/.test(serial)) throw new SkiffError(`QEMU_SERIAL=${serial} is not the number of a serial port (1 for the first)`, 'e.g. QEMU_SERIAL=2 when the console is the machine\'s second UART');
+  const dtb = settings.QEMU_DTB;
+  if (dtb) {
+    if (settings.BOOT_METHOD !== 'rpi-firmware') throw new SkiffError(`${chain} sets QEMU_DTB, which only a Raspberry Pi card uses (BOOT_METHOD=rpi-firmware)`, 'remove QEMU_DTB: U-Boot boards load their device tree themselves');
+    if (!(settings.KERNEL_DTBS ?? '').split(/\s+/).some((d) => d.split('/').pop() === dtb)) {
+      throw new SkiffError(`QEMU_DTB=${dtb} is not among the device trees the layers build (KERNEL_DTBS)`, 'name one of KERNEL_DTBS, without its folder');
+    }
+  } else if (settings.BOOT_METHOD === 'rpi-firmware') {
+    throw new SkiffError(`${chain} boots a Raspberry Pi card in QEMU but sets no QEMU_DTB`, 'QEMU does not run the GPU firmware that picks the device tree: name the one for QEMU_MACHINE, e.g. QEMU_DTB=bcm2837-rpi-3-b.dtb');
+  }
   return {
     binary,
     ...(settings.QEMU_MACHINE ? { machine: settings.QEMU_MACHINE } : {}),
@@ -46,6 +57,8 @@ export function qemuFacts(settings: Record<string, string>, chain: string): Qemu
     ...(memory ? { memoryMB: Number(memory) } : {}),
     ...(firmware ? { firmware: firmware as QemuFacts['firmware'] } : {}),
     ...(drive ? { drive: drive as QemuFacts['drive'] } : {}),
+    ...(serial ? { serial: Number(serial) } : {}),
+    ...(dtb ? { dtb } : {}),
   };
 }
 

@@ -6,11 +6,12 @@ import path from 'node:path';
 import { SkiffError } from '../../lib/errors.ts';
 import type { ArchInfo } from './arch.ts';
 import { type Bootloader, type BootloaderPlan, parseSize, planBootloader } from './bootloader.ts';
+import { type Firmware, type FirmwarePlan, planFirmware } from './firmware.ts';
 import { writeCardImage } from './flash.ts';
 import type { Progress } from './progress.ts';
 import { run } from './run.ts';
 
-export const BOARD_BOOT_METHODS = new Set(['uboot-script', 'uboot-extlinux']);
+export const BOARD_BOOT_METHODS = new Set(['uboot-script', 'uboot-extlinux', 'rpi-firmware']);
 
 const MiB = 1024 * 1024;
 
@@ -37,6 +38,24 @@ export function bootScript(kernel: string, dtb: string, cmdline: string, arm64: 
   ].join('\n');
 }
 
+/**
+ * The config.txt the Raspberry Pi's GPU firmware reads from the boot partition: which kernel, in
+ * which mode, with which initramfs. The firmware picks the board's device tree from the partition's
+ * top level by itself, and passes cmdline.txt to the kernel.
+ */
+export function rpiConfigTxt(kernel: string, arm64: boolean, chain: string): string {
+  return [
+    `# SkiffOS for ${chain}, written by skiff compile; the GPU firmware reads this file.`,
+    ...(arm64 ? ['# Start the ARM cores in 64-bit mode for the arm64 kernel.', 'arm_64bit=1'] : []),
+    `kernel=${kernel}`,
+    // followkernel: loaded right after the kernel, wherever that went.
+    'initramfs initramfs.cpio.zst followkernel',
+    '# The serial console on GPIO 14 and 15, at 115200 baud.',
+    'enable_uart=1',
+    '',
+  ].join('\n');
+}
+
 /** The extlinux.conf U-Boot's distro boot reads from /extlinux/ on the boot partition. */
 export function extlinuxConf(kernel: string, dtb: string, cmdline: string, chain: string): string {
   return [
@@ -57,6 +76,8 @@ export interface CardPlan {
   sizeMiB: number;
   bootSizeMiB: number;
   bootloader?: BootloaderPlan;
+  /** Firmware the board's boot ROM or GPU loads from the boot partition (BOOT_METHOD=rpi-firmware). */
+  firmware?: FirmwarePlan;
   /** The device tree the boot script loads, as under dtbs/ (rockchip/rk3328-rock64.dtb). */
   dtb: string;
   cmdline: string;
@@ -80,16 +101,21 @@ export function planCard(settings: Record<string, string>, chain: string, defaul
     throw new SkiffError(`CARD_IMAGE_SIZE=${settings.CARD_IMAGE_SIZE} is not a power of two MiB`, 'QEMU\'s SD card model takes only power-of-two sizes: e.g. 256M, 512M, 1024M');
   }
   const bootSizeMiB = parseSize(settings.CARD_BOOT_SIZE ?? '64M', 'CARD_BOOT_SIZE') / MiB;
-  const bootloader = planBootloader(settings, chain);
+  // A Pi's firmware loads the kernel itself; its layers' UBOOT_* only name a U-Boot one could chain-load instead.
+  const bootloader = settings.BOOT_METHOD === 'rpi-firmware' ? undefined : planBootloader(settings, chain);
   if (!Number.isInteger(bootSizeMiB) || bootSizeMiB < 8 || (bootloader?.bootStart ?? MiB) + (bootSizeMiB + 16) * MiB > sizeMiB * MiB) {
     throw new SkiffError(`CARD_BOOT_SIZE=${settings.CARD_BOOT_SIZE ?? '64M'} does not fit a ${sizeMiB} MiB card with 16 MiB of persist`, 'make CARD_BOOT_SIZE smaller or CARD_IMAGE_SIZE larger');
   }
-  return { sizeMiB, bootSizeMiB, bootloader, dtb, cmdline: settings.KERNEL_CMDLINE ?? '' };
+  const firmware = planFirmware(settings, chain);
+  if (settings.BOOT_METHOD === 'rpi-firmware' && !firmware) {
+    throw new SkiffError(`${chain} boots through the Raspberry Pi GPU firmware but names no FIRMWARE_PACKAGE`, 'pi/common sets FIRMWARE_PACKAGE=raspi-firmware: add pi/common to the stack');
+  }
+  return { sizeMiB, bootSizeMiB, bootloader, ...(firmware ? { firmware } : {}), dtb, cmdline: settings.KERNEL_CMDLINE ?? '' };
 }
 
 /** Writes boot/, bootloader/ (the blobs) and the card image into `out`. Returns what the manifest records. */
 export async function writeBoardImage(
-  opts: { out: string; arch: ArchInfo; bootMethod: string; chain: string; epoch: number; boot: BoardBoot; card: CardPlan; bootloader?: Bootloader },
+  opts: { out: string; arch: ArchInfo; bootMethod: string; chain: string; epoch: number; boot: BoardBoot; card: CardPlan; bootloader?: Bootloader; firmware?: Firmware },
   progress: Progress,
 ): Promise<{ bootloader?: Pick<Bootloader, 'pkg' | 'version' | 'target' | 'blobs' | 'bootStart'>; card: string }> {
   const { out, chain, boot, bootloader } = opts;
@@ -98,11 +124,18 @@ export async function writeBoardImage(
   fs.mkdirSync(bootDir, { recursive: true });
   fs.copyFileSync(boot.kernelFile, path.join(bootDir, boot.kernelImage));
   fs.writeFileSync(path.join(bootDir, 'initramfs.cpio.zst'), boot.initramfs);
+  // The GPU firmware looks for the board's device tree at the top of the partition; U-Boot's scripts load it from dtbs/.
+  const rpi = opts.bootMethod === 'rpi-firmware';
   for (const d of boot.dtbs) {
-    fs.mkdirSync(path.dirname(path.join(bootDir, 'dtbs', d.rel)), { recursive: true });
-    fs.copyFileSync(d.file, path.join(bootDir, 'dtbs', d.rel));
+    const to = rpi ? path.join(bootDir, path.basename(d.rel)) : path.join(bootDir, 'dtbs', d.rel);
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.copyFileSync(d.file, to);
   }
-  if (opts.bootMethod === 'uboot-script') {
+  for (const f of opts.firmware?.files ?? []) fs.copyFileSync(f.path, path.join(bootDir, f.to));
+  if (rpi) {
+    fs.writeFileSync(path.join(bootDir, 'config.txt'), rpiConfigTxt(boot.kernelImage, opts.arch.kernelArch === 'arm64', chain));
+    fs.writeFileSync(path.join(bootDir, 'cmdline.txt'), `${cmdline}\n`);
+  } else if (opts.bootMethod === 'uboot-script') {
     fs.writeFileSync(path.join(bootDir, 'boot.cmd'), bootScript(boot.kernelImage, dtb, cmdline, opts.arch.kernelArch === 'arm64', chain));
     // mkimage stamps the header with the time: SOURCE_DATE_EPOCH keeps it reproducible.
     await run('mkimage', ['-A', opts.arch.kernelArch === 'arm64' ? 'arm64' : 'arm', '-O', 'linux', '-T', 'script', '-C', 'none', '-n', 'SkiffOS', '-d', path.join(bootDir, 'boot.cmd'), path.join(bootDir, 'boot.scr')], {

@@ -75,21 +75,38 @@ export function planBootloader(settings: Record<string, string>, chain: string):
   return { pkg, target, blobs, bootStart };
 }
 
-/** The locked bootloader package for an architecture, resolved against the mirror when not yet locked. */
-export async function lockedBootloader(ctx: Context, arch: string, pkg: string, progress: Progress, forceUpdate = false): Promise<LockedPackage> {
+/**
+ * A package whose files go onto a board's card (a U-Boot build, the Raspberry Pi's GPU firmware),
+ * locked per architecture, resolved against the mirror when not yet locked. `component`: the archive
+ * component it is in (non-free-firmware for raspi-firmware), added to the build's own apt state only.
+ */
+export async function lockedBootPackage(
+  ctx: Context,
+  arch: string,
+  pkg: string,
+  progress: Progress,
+  opts: { forceUpdate?: boolean; component?: string; key?: string } = {},
+): Promise<LockedPackage> {
   const key = `${arch}/${pkg}`;
   const known = readLock(ctx).bootloaders?.[key];
-  if (known && !forceUpdate) return known;
-  progress.tick(`resolving ${pkg} for ${arch} against the Debian mirror`, 0, true);
-  const apt = new TargetApt(ctx, arch);
+  if (known && !opts.forceUpdate) return known;
+  const component = opts.component ?? 'main';
+  progress.tick(`resolving ${pkg} for ${arch} against the Debian mirror${component === 'main' ? '' : ` (${component})`}`, 0, true);
+  const apt = new TargetApt(ctx, arch, undefined, component === 'main' ? ['main'] : ['main', component]);
   await apt.update(progress);
-  const found = (await apt.resolve([{ name: pkg, layer: 'UBOOT_PACKAGE' }])).find((p) => p.name === pkg);
-  if (!found) throw new SkiffError(`Debian ${arch} has no package ${pkg}`, 'fix UBOOT_PACKAGE in the board\'s family layer');
+  const found = (await apt.resolve([{ name: pkg, layer: opts.key ?? 'UBOOT_PACKAGE' }])).find((p) => p.name === pkg);
+  if (!found) throw new SkiffError(`Debian ${arch} has no package ${pkg}`, `fix ${opts.key ?? 'UBOOT_PACKAGE'} in the board's family layer`);
   await updateLock(ctx, (lock) => {
     lock.bootloaders = { ...lock.bootloaders, [key]: found };
   });
   progress.tick(`images/debian-lock.json: ${key} ${found.version}`, 0, true);
   return found;
+}
+
+/** Downloads (or reuses) a locked boot package and unpacks it; returns the unpacked folder. */
+export async function unpackBootPackage(ctx: Context, locked: LockedPackage, progress: Progress): Promise<string> {
+  const debs = await fetchPackages(ctx, debianSources(ctx.env), [locked], progress);
+  return extractDeb(ctx, debs.get(locked.name)!);
 }
 
 export interface Bootloader extends BootloaderPlan {
@@ -100,9 +117,8 @@ export interface Bootloader extends BootloaderPlan {
 
 /** Downloads (or reuses) the package and checks that the blobs exist and fit before the first partition. */
 export async function fetchBootloader(ctx: Context, arch: string, plan: BootloaderPlan, progress: Progress): Promise<Bootloader> {
-  const locked = await lockedBootloader(ctx, arch, plan.pkg, progress);
-  const debs = await fetchPackages(ctx, debianSources(ctx.env), [locked], progress);
-  const dir = await extractDeb(ctx, debs.get(locked.name)!);
+  const locked = await lockedBootPackage(ctx, arch, plan.pkg, progress);
+  const dir = await unpackBootPackage(ctx, locked, progress);
   const base = path.join(dir, 'usr/lib/u-boot');
   const targetDir = path.join(base, plan.target);
   if (!fs.existsSync(targetDir)) {

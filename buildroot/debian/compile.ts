@@ -23,6 +23,7 @@ import { outDir } from '../../images/paths.ts';
 import { Progress } from './progress.ts';
 import { run } from './run.ts';
 import { extractDeb, isLink, stagePackages } from './rootfs.ts';
+import { fetchFirmware } from './firmware.ts';
 import { debianSources } from './sources.ts';
 import { addUsers } from './users.ts';
 
@@ -189,6 +190,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   if (bootloader) progress.tick(`bootloader: ${bootloader.pkg} ${bootloader.version}, ${bootloader.target}`, 0, true);
   const efiLoader: EfiLoader | undefined = plan.pcDisk?.firmware === 'efi' ? await fetchEfiLoader(ctx, plan.arch, progress) : undefined;
   if (efiLoader) progress.tick(`UEFI loader: ${efiLoader.pkg} ${efiLoader.version}, as EFI/BOOT/${efiLoader.bootName}`, 0, true);
+  const firmware = plan.card?.firmware && (await fetchFirmware(ctx, plan.arch.debian, plan.card.firmware, progress));
 
   const epoch = sourceDateEpoch(ctx);
   let core: { manager: string; image: CoreImage } | undefined;
@@ -291,10 +293,10 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   if (plan.card) {
     // A board boots from its card: the kernel, initramfs and device trees live in boot/ only.
     const written = await writeBoardImage(
-      { out: tmp, arch: plan.arch, bootMethod: plan.bootMethod, chain: r.chain.join(','), epoch, boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs, dtbs }, card: plan.card, bootloader },
+      { out: tmp, arch: plan.arch, bootMethod: plan.bootMethod, chain: r.chain.join(','), epoch, boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs, dtbs }, card: plan.card, bootloader, firmware },
       progress,
     );
-    board = { card: path.basename(written.card), ...(written.bootloader ? { bootloader: written.bootloader } : {}) };
+    board = { card: path.basename(written.card), ...(written.bootloader ? { bootloader: written.bootloader } : {}), ...(firmware ? { firmware: firmware.source } : {}) };
   } else if (plan.pcDisk) {
     // A PC boots from its disk: the kernel and initramfs live in boot/ only, as on a board.
     const written = await writePcDisk({ out: tmp, chain: r.chain.join(','), boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs }, disk: plan.pcDisk, loader: efiLoader }, progress);

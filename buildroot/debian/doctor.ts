@@ -93,6 +93,8 @@ export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squash
     needs.push({ what: 'syslinux installer', program: 'syslinux', pkg: 'syslinux' }, { what: 'syslinux MBR boot code', file: '/usr/lib/syslinux/mbr/mbr.bin', pkg: 'syslinux-common' });
   }
   if (extras.vdi) needs.push({ what: 'qemu-img (disk.vdi)', program: 'qemu-img', pkg: 'qemu-utils' });
+  // A Pi's card: the GPU firmware reads config.txt itself, so no script to wrap.
+  if (bootMethod === 'rpi-firmware') needs.push(...CARD_NEEDS.format.filter((n) => n.program !== 'mke2fs'));
   // The image of a QEMU machine layer, or of a PC QEMU emulates, is booted in the tests right after the build.
   if ((bootMethod === 'qemu' || bootMethod === 'efi' || bootMethod === 'bios') && extras.qemu) needs.push(...qemuNeeds(extras.qemu));
   return needs;

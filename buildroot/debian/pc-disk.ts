@@ -7,15 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../layers/context.ts';
 import { SkiffError } from '../../lib/errors.ts';
-import { fetchPackages } from './apt.ts';
 import type { ArchInfo } from './arch.ts';
-import { lockedBootloader, parseSize } from './bootloader.ts';
+import { lockedBootPackage, parseSize, unpackBootPackage } from './bootloader.ts';
 import { MiB } from './card-layout.ts';
 import { writeCardImage } from './flash.ts';
 import type { Progress } from './progress.ts';
 import { run } from './run.ts';
-import { extractDeb } from './rootfs.ts';
-import { debianSources } from './sources.ts';
 
 export const PC_BOOT_METHODS = new Set(['efi', 'bios']);
 
@@ -104,9 +101,8 @@ export interface EfiLoader {
 /** Downloads (or reuses) Debian's refind for `arch`; fetched before the kernel, like a board's U-Boot. */
 export async function fetchEfiLoader(ctx: Context, arch: ArchInfo, progress: Progress): Promise<EfiLoader> {
   const efiArch = EFI_ARCH[arch.debian]!;
-  const locked = await lockedBootloader(ctx, arch.debian, REFIND.pkg, progress);
-  const debs = await fetchPackages(ctx, debianSources(ctx.env), [locked], progress);
-  const file = path.join(await extractDeb(ctx, debs.get(locked.name)!), REFIND.dir, `refind_${efiArch}.efi`);
+  const locked = await lockedBootPackage(ctx, arch.debian, REFIND.pkg, progress);
+  const file = path.join(await unpackBootPackage(ctx, locked, progress), REFIND.dir, `refind_${efiArch}.efi`);
   if (!fs.existsSync(file)) throw new SkiffError(`Debian's ${REFIND.pkg} ${locked.version} (${arch.debian}) has no ${path.basename(file)}`, 'run skiff lock --update to take another version');
   return { pkg: REFIND.pkg, version: locked.version, file, bootName: `BOOT${efiArch.toUpperCase()}.EFI` };
 }

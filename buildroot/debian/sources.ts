@@ -45,13 +45,18 @@ function parseOneLine(text: string): AptSource[] {
  * The Debian archives to take target packages from: the host's own apt sources for its release
  * (so whatever mirror the host uses, we use), or SKIFF_DEBIAN_MIRROR when set. `suite` (a layer's
  * DEBIAN_SUITE) takes another release from the same archives: bookworm has no riscv64, trixie has.
+ * `components` beyond `main` (a layer's FIRMWARE_COMPONENT, e.g. non-free-firmware) come from the
+ * same archives: the build's own apt state lists them, the host's sources are left as they are.
  */
-export function debianSources(env: NodeJS.ProcessEnv, suite?: string): AptSource[] {
+export function debianSources(env: NodeJS.ProcessEnv, suite?: string, components: string[] = ['main']): AptSource[] {
+  for (const c of components) {
+    if (!/^[a-z][a-z-]*$/.test(c)) throw new SkiffError(`"${c}" is not a Debian archive component`, 'e.g. FIRMWARE_COMPONENT=non-free-firmware');
+  }
   const release = codename();
   const target = suite || release;
   if (!/^[a-z]+$/.test(target)) throw new SkiffError(`DEBIAN_SUITE=${target} is not a Debian release codename`, 'e.g. DEBIAN_SUITE=trixie');
   const mirror = env.SKIFF_DEBIAN_MIRROR;
-  if (mirror) return [target, `${target}-updates`].map((s) => ({ uri: mirror, suite: s, components: ['main'] }));
+  if (mirror) return [target, `${target}-updates`].map((s) => ({ uri: mirror, suite: s, components }));
   const all: AptSource[] = [];
   if (fs.existsSync('/etc/apt/sources.list')) all.push(...parseOneLine(fs.readFileSync('/etc/apt/sources.list', 'utf8')));
   const partsDir = '/etc/apt/sources.list.d';
@@ -67,7 +72,7 @@ export function debianSources(env: NodeJS.ProcessEnv, suite?: string): AptSource
   if (ours.length === 0) {
     throw new SkiffError(`the host's apt sources have no Debian ${release} archive`, `set SKIFF_DEBIAN_MIRROR to a Debian mirror URL`);
   }
-  return ours.map((s) => ({ ...s, suite: target + s.suite.slice(release.length), components: ['main'] }));
+  return ours.map((s) => ({ ...s, suite: target + s.suite.slice(release.length), components }));
 }
 
 /** The archive root a download URL belongs to, e.g. `/debian-security`, so a lock names no host. */

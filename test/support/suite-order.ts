@@ -22,6 +22,7 @@ export const FILE_ORDER = [
   // armhf and arm64.
   'test/integration/image-cross.test.ts',
   'test/integration/board-image.test.ts',
+  'test/integration/pi-card.test.ts',
 ];
 
 export default class SuiteOrder extends BaseSequencer {

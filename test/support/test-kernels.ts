@@ -33,11 +33,13 @@ export const IMAGES = {
     bios: 'pcengines/apu2,test/kernel_amd64',
   },
   armhf: {
-    // One small kernel for QEMU's virt machine and the Orange Pi card (its full sunxi_defconfig
-    // build is in `npm run build:all-boards`).
+    // One small kernel for QEMU's virt machine, the Orange Pi card and the Pi 2/3 card (their full
+    // defconfig builds are in `npm run build:all-boards`).
     qemu: 'virt/qemu_armhf,test/kernel_armhf',
     orangepi: 'orangepi/zero,test/kernel_armhf',
     orangepiCore: 'orangepi/zero,skiff/core,test/kernel_armhf',
+    // The Pi 2/3 card, booted in QEMU's raspi machines (the full multi_v7_defconfig is built by `npm run build:all-boards`).
+    pi3: 'pi/3,test/kernel_armhf',
   },
   arm64: {
     qemu: 'virt/qemu_arm64',

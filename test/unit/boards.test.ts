@@ -38,10 +38,9 @@ describe('skiff boards on the project\'s layers', () => {
   });
 
   it('shows the blocker of a layer that cannot build offline', () => {
-    const pi4 = row('pi/4')!;
-    expect(pi4.chain).toEqual(['skiff/moduleimg', 'pi/common', 'pi/4x64', 'pi/4']);
-    expect(pi4.offline).toBe('no: needs SKIFF_RPI_FIRMWARE_DIR');
-    expect(pi4.blocker).toBe(debianSettings('pi/4').OFFLINE_BLOCKER);
+    const nano = row('jetson/nano')!;
+    expect(nano.offline).toBe('no: needs SKIFF_JETSON_L4T_DIR');
+    expect(nano.blocker).toBe(debianSettings('jetson/nano').OFFLINE_BLOCKER);
     for (const b of projectBoards) {
       const s = debianSettings(b.layer);
       if (s.OFFLINE !== 'no') continue;
@@ -51,7 +50,17 @@ describe('skiff boards on the project\'s layers', () => {
     }
   });
 
-  it('shows the architecture and boot test of browser/v86, the QEMU machines, the Orange Pi Zero card and the two PCs, and claims no other boot test', () => {
+  it('builds the Raspberry Pis offline, their GPU firmware taken from Debian', () => {
+    const pi4 = row('pi/4')!;
+    expect(pi4.chain).toEqual(['skiff/moduleimg', 'pi/common', 'pi/4x64', 'pi/4']);
+    for (const layer of ['pi/0', 'pi/1', 'pi/3', 'pi/4', 'pi/4x32', 'pi/4x64']) {
+      expect(row(layer)?.offline, layer).toBe('yes');
+      expect(row(layer)?.blocker, layer).toBeUndefined();
+      expect(debianSettings(layer).FIRMWARE_PACKAGE, layer).toBe('raspi-firmware');
+    }
+  });
+
+  it('shows the architecture and boot test of browser/v86, the QEMU machines, the Orange Pi Zero card, the Pi 2/3 card and the two PCs, and claims no other boot test', () => {
     expect(row('browser/v86')).toMatchObject({ arch: 'i386', bootloader: 'v86', kernel: 'tinyconfig', offline: 'yes', bootTested: 'v86 in Node and Chromium, npm test' });
     expect(row('virt/qemu')).toMatchObject({ arch: 'amd64', bootloader: 'qemu', kernel: 'tinyconfig', offline: 'yes', bootTested: 'qemu-system-x86_64, npm test' });
     expect(row('virt/qemu_arm64')).toMatchObject({ arch: 'arm64', bootTested: 'qemu-system-aarch64, npm test' });
@@ -62,7 +71,8 @@ describe('skiff boards on the project\'s layers', () => {
     // Stacked on intel/desktop, whose image is booted: not booted themselves.
     expect(row('apple/macbook')?.bootTested).toBe('no');
     expect(row('valve/deck')?.bootTested).toBe('no');
-    expect(projectBoards.filter((b) => b.bootTested !== 'no').map((b) => b.layer).sort()).toEqual(['browser/v86', 'intel/desktop', 'orangepi/zero', 'pcengines/apu2', 'virt/qemu', 'virt/qemu_arm64', 'virt/qemu_armhf']);
+    expect(row('pi/3')?.bootTested).toMatch(/^qemu-system-arm -M raspi2b from its SD card image/);
+    expect(projectBoards.filter((b) => b.bootTested !== 'no').map((b) => b.layer).sort()).toEqual(['browser/v86', 'intel/desktop', 'orangepi/zero', 'pcengines/apu2', 'pi/3', 'virt/qemu', 'virt/qemu_arm64', 'virt/qemu_armhf']);
   });
 
   it('reads bootloader and kernel from the merged stack', () => {
@@ -111,7 +121,7 @@ describe('skiff boards on the project\'s layers', () => {
     expect(lines[0]).toMatch(/^BOARD +LAYER +ARCH +BOOTLOADER +KERNEL +OFFLINE +BOOT-TESTED$/);
     const at = lines[0]!.indexOf('LAYER');
     for (const b of projectBoards) expect(lines.find((l) => l.slice(at).startsWith(`${b.layer} `)), b.layer).toBeDefined();
-    expect(r.stdout.replace(/\s+/g, ' ')).toContain('For a U-Boot board, yes means skiff compile writes its card image');
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('For a U-Boot board or a Raspberry Pi, yes means skiff compile writes its card image');
     const help = skiff(['boards', '--help'], {});
     expect(help.stdout).toMatch(/^skiff boards \[--json\] \[--markdown\]/);
   });
