@@ -117,7 +117,9 @@ export const BOARDS_NOTE =
   'early with that message. For a U-Boot board or a Raspberry Pi, `yes` means `skiff compile` writes its card image (`sdcard.img`: ' +
   "U-Boot from Debian's package, or the Pi's GPU firmware from Debian's `raspi-firmware` with `config.txt` and `cmdline.txt`; the " +
   'boot partition; persist); `npm run build:all-boards` builds them all, and `npm test` builds and checks the cards of ' +
-  '`orangepi/zero`, `pi/3` and `pine64/rock64`. EFI and BIOS machines get a kernel and initramfs, not yet a disk image. ' +
+  '`orangepi/zero`, `pi/3` and `pine64/rock64`. For an EFI or BIOS machine it means a disk image (`disk.img`: GPT with ' +
+  'rEFInd on the EFI system partition, or MBR with syslinux; the kernel, initramfs and persist; `virt/virtualbox` also ' +
+  '`disk.vdi`); `npm run test:extra` boots those of `intel/desktop` and `pcengines/apu2`. ' +
   'boot-tested: how the test suite boots that image; `no` means this project has never booted it.';
 
 /** Word-wraps a paragraph at `width` columns (the README keeps its lines short). */

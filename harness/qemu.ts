@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { type Manifest, readManifest } from '../images/manifest.ts';
+import { type Manifest, OVMF, readManifest } from '../images/manifest.ts';
 import { SkiffError } from '../lib/errors.ts';
 import type { SerialPort } from './console.ts';
 import { readRpiBootFiles, rpiBootArgs } from './rpi-boot.ts';
@@ -57,18 +57,34 @@ function virtArgs(manifest: Manifest, options: QemuOptions, fwd: string): string
 }
 
 /**
- * A board image booted as the board would: QEMU's model of the board (or its SoC) reads the whole
- * card, its boot ROM runs U-Boot's SPL from the card, and U-Boot loads the boot partition. The
- * card is copied once to `disk`, so the built image stays pristine and persist lives in the copy.
+ * A board or PC image booted as the machine would: QEMU's model of the board (or its SoC) reads
+ * the whole card, its boot ROM runs U-Boot's SPL from the card, and U-Boot loads the boot
+ * partition; a PC's firmware (SeaBIOS, or OVMF for UEFI) boots its disk. The image is copied once
+ * to `disk`, so the built one stays pristine and persist lives in the copy; so is OVMF's variable
+ * store, which the firmware writes.
  */
-function boardArgs(card: string, options: QemuOptions, fwd: string, rpiDtb?: string): string[] {
+function boardArgs(card: string, qemu: NonNullable<Manifest['qemu']>, options: QemuOptions, fwd: string): string[] {
   if (!fs.existsSync(options.disk)) {
     fs.mkdirSync(path.dirname(options.disk), { recursive: true });
     fs.copyFileSync(path.join(options.imageDir, card), options.disk);
   }
+  const firmware: string[] = [];
+  if (qemu.firmware === 'ovmf') {
+    for (const f of [OVMF.code, OVMF.vars]) if (!fs.existsSync(f)) throw new SkiffError(`${f} is missing: the image boots with UEFI (QEMU_FIRMWARE=ovmf)`, 'install it: apt-get install ovmf (skiff doctor --fix does)');
+    const vars = `${options.disk}.OVMF_VARS.fd`;
+    if (!fs.existsSync(vars)) fs.copyFileSync(OVMF.vars, vars);
+    firmware.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
+  }
   // A Raspberry Pi: the files its GPU firmware would load, read from the card (harness/rpi-boot.ts).
-  const firmwarePart = rpiDtb ? rpiBootArgs(readRpiBootFiles(options.disk, rpiDtb, `${options.disk}.boot`)) : [];
-  return [...firmwarePart, '-drive', `file=${options.disk},if=sd,format=raw`, '-nic', `user${fwd}`];
+  if (qemu.dtb) firmware.push(...rpiBootArgs(readRpiBootFiles(options.disk, qemu.dtb, `${options.disk}.boot`)));
+  if (qemu.drive !== 'virtio') return [...firmware, '-drive', `file=${options.disk},if=sd,format=raw`, '-nic', `user${fwd}`];
+  return [
+    ...firmware,
+    '-drive', `file=${options.disk},if=none,id=disk,format=raw`, '-device', 'virtio-blk-pci,drive=disk,bootindex=0',
+    // romfile=: no network boot ROM, so the firmware goes straight to the disk.
+    '-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0,romfile=',
+    '-device', 'virtio-rng-pci',
+  ];
 }
 
 /** The console on the machine's `serial`-th UART (QEMU_SERIAL): the ones before it go nowhere. */
@@ -100,7 +116,7 @@ export function qemuCommand(manifest: Manifest, options: QemuOptions & { termina
     ...(q.machine ? ['-M', q.machine] : []),
     ...(q.cpu ? ['-cpu', q.cpu] : []),
     '-m', String(memoryMB), ...console, '-no-reboot',
-    ...(manifest.board ? boardArgs(manifest.board.card, options, fwd, q.dtb) : virtArgs(manifest, options, fwd)),
+    ...(manifest.board ? boardArgs(manifest.board.card, q, options, fwd) : virtArgs(manifest, options, fwd)),
   ];
   return { binary: q.binary, args };
 }

@@ -19,6 +19,10 @@ const Qemu = z.object({
   cpu: z.string().optional(),
   /** Memory the model insists on, MiB (QEMU_MEMORY): orangepi-pc takes exactly 1 GiB. */
   memoryMB: z.number().int().positive().optional(),
+  /** The firmware, when not the machine's own (QEMU_FIRMWARE): `ovmf` is UEFI (Debian's ovmf); x86's own is SeaBIOS. */
+  firmware: z.enum(['ovmf']).optional(),
+  /** How the board's image is attached (QEMU_DRIVE): `sd` (a card, the default) or `virtio` (a PC's disk, with a virtio NIC). */
+  drive: z.enum(['sd', 'virtio']).optional(),
   /** Which serial port is the console, 1 for the first (QEMU_SERIAL): raspi3b's is its second UART. */
   serial: z.number().int().positive().optional(),
   /**
@@ -28,6 +32,9 @@ const Qemu = z.object({
    */
   dtb: z.string().optional(),
 });
+
+/** Debian's OVMF (package ovmf), which `firmware: 'ovmf'` names: its code, and the variable store each machine gets a copy of. */
+export const OVMF = { code: '/usr/share/OVMF/OVMF_CODE.fd', vars: '/usr/share/OVMF/OVMF_VARS.fd' };
 
 const BootloaderRecord = z.object({
   pkg: z.string(),
@@ -52,11 +59,17 @@ export const ManifestSchema = z.object({
   packages: z.array(z.object({ name: z.string(), version: z.string(), sha256: z.string(), arch: z.string() })),
   hostFiles: z.record(z.string(), z.string()),
   qemu: Qemu.optional(),
-  /** Boards: the card image (a file of `outputs`) and the bootloader and firmware taken from Debian. */
+  /**
+   * Boards and PCs: the card or disk image (a file of `outputs`), the bootloader blobs in front of
+   * partition 1 (U-Boot, from Debian), the loader on the boot partition (a PC's rEFInd or syslinux),
+   * the firmware on it (a Pi's, from Debian or the folder a variable named), and a VirtualBox copy of the disk.
+   */
   board: z
     .object({
       card: z.string(),
       bootloader: BootloaderRecord.optional(),
+      loader: z.object({ pkg: z.string(), version: z.string() }).optional(),
+      vdi: z.string().optional(),
       /** Firmware on the boot partition: a Debian package, or the folder a variable named. */
       firmware: z.union([z.object({ pkg: z.string(), version: z.string() }), z.object({ folder: z.string(), variable: z.string() })]).optional(),
     })

@@ -1,6 +1,6 @@
 // Board facts are layer data: the merged `debian/config` of a stack says how QEMU boots the image
-// (QEMU_BINARY, QEMU_MACHINE, QEMU_CPU, QEMU_MEMORY, QEMU_SERIAL, QEMU_DTB) and, for a family whose cards `skiff cmd
-// <family>/common/format` writes, which variable names the card and how big its boot partition is
+// (QEMU_BINARY, QEMU_MACHINE, QEMU_CPU, QEMU_MEMORY, QEMU_FIRMWARE, QEMU_DRIVE, QEMU_SERIAL, QEMU_DTB) and,
+// for a family whose cards `skiff cmd <family>/common/format` writes, which variable names the card and how big its boot partition is
 // (CARD_DEVICE_VARIABLE, CARD_FORMAT_BOOT_SIZE). The build records the QEMU facts in the manifest;
 // format and install read the card facts from the selected layers.
 import { SkiffError } from '../../lib/errors.ts';
@@ -16,7 +16,9 @@ export function debianSettings(r: Resolution): Record<string, string> {
   return Object.fromEntries([...r.configuration.configs.debian.final.values()].map((s) => [s.symbol, unquote(s.value) ?? '']));
 }
 
-const QEMU_KEYS = ['QEMU_MACHINE', 'QEMU_CPU', 'QEMU_MEMORY', 'QEMU_SERIAL', 'QEMU_DTB'] as const;
+const QEMU_KEYS = ['QEMU_MACHINE', 'QEMU_CPU', 'QEMU_MEMORY', 'QEMU_FIRMWARE', 'QEMU_DRIVE', 'QEMU_SERIAL', 'QEMU_DTB'] as const;
+const FIRMWARES = ['ovmf'] as const;
+const DRIVES = ['sd', 'virtio'] as const;
 
 /**
  * How QEMU boots the stack's image, or undefined when no layer sets QEMU_BINARY. A stack that boots
@@ -33,6 +35,10 @@ export function qemuFacts(settings: Record<string, string>, chain: string): Qemu
   if (!/^qemu-system-[a-z0-9_]+$/.test(binary)) throw new SkiffError(`QEMU_BINARY=${binary} is not a qemu-system-* program`, 'e.g. QEMU_BINARY=qemu-system-x86_64');
   const memory = settings.QEMU_MEMORY;
   if (memory && !/^[1-9]\d*$/.test(memory)) throw new SkiffError(`QEMU_MEMORY=${memory} is not a whole number of MiB`, 'e.g. QEMU_MEMORY=1024');
+  const firmware = settings.QEMU_FIRMWARE;
+  if (firmware && !(FIRMWARES as readonly string[]).includes(firmware)) throw new SkiffError(`QEMU_FIRMWARE=${firmware} is not a firmware skiff knows`, `use ${FIRMWARES.join(', ')} (UEFI), or leave it unset for the machine's own (SeaBIOS on x86)`);
+  const drive = settings.QEMU_DRIVE;
+  if (drive && !(DRIVES as readonly string[]).includes(drive)) throw new SkiffError(`QEMU_DRIVE=${drive} is not a way skiff attaches a disk`, `use ${DRIVES.join(' (a card) or ')} (a PC's disk)`);
   const serial = settings.QEMU_SERIAL;
   if (serial && !/^[1-9]$/.test(serial)) throw new SkiffError(`QEMU_SERIAL=${serial} is not the number of a serial port (1 for the first)`, 'e.g. QEMU_SERIAL=2 when the console is the machine\'s second UART');
   const dtb = settings.QEMU_DTB;
@@ -49,6 +55,8 @@ export function qemuFacts(settings: Record<string, string>, chain: string): Qemu
     ...(settings.QEMU_MACHINE ? { machine: settings.QEMU_MACHINE } : {}),
     ...(settings.QEMU_CPU ? { cpu: settings.QEMU_CPU } : {}),
     ...(memory ? { memoryMB: Number(memory) } : {}),
+    ...(firmware ? { firmware: firmware as QemuFacts['firmware'] } : {}),
+    ...(drive ? { drive: drive as QemuFacts['drive'] } : {}),
     ...(serial ? { serial: Number(serial) } : {}),
     ...(dtb ? { dtb } : {}),
   };

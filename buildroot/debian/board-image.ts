@@ -165,6 +165,6 @@ export async function writeBoardImage(
   const { sizeMiB, bootSizeMiB } = opts.card;
   const card = path.join(out, 'sdcard.img');
   progress.tick(`card image: ${sizeMiB} MiB, boot partition ${bootSizeMiB} MiB, persist the rest`, 0, true);
-  await writeCardImage(card, { imagesDir: out, sizeMiB, bootSizeMiB, config: chain, bootloader }, (line) => progress.tick(`  ${line}`, 0, true));
+  await writeCardImage(card, { imagesDir: out, sizeMiB, bootSizeMiB, config: chain, bootMethod: opts.bootMethod, bootloader }, (line) => progress.tick(`  ${line}`, 0, true));
   return { bootloader: bootloader && { pkg: bootloader.pkg, version: bootloader.version, target: bootloader.target, blobs: bootloader.blobs, bootStart: bootloader.bootStart }, card };
 }

@@ -36,6 +36,8 @@ const MIN_PERSIST = 16 * MiB;
 const FAT32_FROM = 256 * MiB;
 
 export interface Layout {
+  /** MBR (`dos`) on boards and BIOS PCs; GPT on UEFI PCs, whose firmware looks for an EFI system partition. */
+  table: 'dos' | 'gpt';
   bootOffset: number;
   bootSize: number;
   fat32: boolean;
@@ -61,14 +63,16 @@ export function planLayout(card: CardSpec, size: number, env: NodeJS.ProcessEnv,
   // 1 MiB by default: upstream's first-partition alignment (parted 0%, genimage offset 1048576);
   // further out when the board's bootloader needs the room (Rockchip: 16 MiB).
   const persistOffset = bootOffset + bootSize;
-  const persistSize = Math.floor((size - persistOffset) / MiB) * MiB;
+  const table = card.bootMethod === 'efi' ? 'gpt' : 'dos';
+  // GPT keeps a copy of its table in the disk's last sectors: the last MiB stays outside persist.
+  const persistSize = Math.floor((size - persistOffset) / MiB) * MiB - (table === 'gpt' ? MiB : 0);
   if (persistSize < MIN_PERSIST) {
     throw new SkiffError(
       `the target holds ${formatBytes(size)}: too small for a ${formatBytes(bootSize)} boot partition and at least ${formatBytes(MIN_PERSIST)} of persist`,
       `use a larger card, or a smaller boot partition: SKIFF_BOOT_SIZE_MIB=${Math.max(8, Math.floor((size - MIN_PERSIST - MiB) / MiB / 2))}`,
     );
   }
-  return { bootOffset, bootSize, fat32: bootSize >= FAT32_FROM, bootLabel: BOOT_LABEL, persistOffset, persistSize };
+  return { table, bootOffset, bootSize, fat32: bootSize >= FAT32_FROM, bootLabel: BOOT_LABEL, persistOffset, persistSize };
 }
 
 /** The build's image folder: SKIFF_IMAGES_DIR (set for layer commands), else the workspace's. */

@@ -88,16 +88,24 @@ function waitForNodes(parts: PartitionSpan[], target: Target): void {
   }
 }
 
-/** Writes the two-partition MBR table of `layout`; returns boot and persist as the table now says. */
-export function writeTable(target: Target, layout: Layout, tools: Tools, log: (line: string) => void): [PartitionSpan, PartitionSpan] {
+/**
+ * sfdisk's script for the two-partition table of `layout`. MBR: a bootable FAT partition (the BIOS
+ * boot code and U-Boot's distro boot look for the flag). GPT: an EFI system partition (type U) and
+ * a Linux one, named as their file systems are labelled.
+ */
+export function tableScript(layout: Layout): string {
   // Sizes with units, so a disk with 4 KiB sectors gets the same byte layout.
-  const script = [
-    'label: dos',
-    '',
-    `start=${layout.bootOffset / MiB}MiB, size=${layout.bootSize / MiB}MiB, type=${layout.fat32 ? 'c' : 'e'}, bootable`,
-    `start=${layout.persistOffset / MiB}MiB, size=${layout.persistSize / MiB}MiB, type=83`,
-    '',
-  ].join('\n');
+  const at = (offset: number, size: number) => `start=${offset / MiB}MiB, size=${size / MiB}MiB`;
+  const parts =
+    layout.table === 'gpt'
+      ? [`${at(layout.bootOffset, layout.bootSize)}, type=U, name=${layout.bootLabel}`, `${at(layout.persistOffset, layout.persistSize)}, type=L, name=persist`]
+      : [`${at(layout.bootOffset, layout.bootSize)}, type=${layout.fat32 ? 'c' : 'e'}, bootable`, `${at(layout.persistOffset, layout.persistSize)}, type=83`];
+  return [`label: ${layout.table}`, '', ...parts, ''].join('\n');
+}
+
+/** Writes the two-partition table of `layout`; returns boot and persist as the table now says. */
+export function writeTable(target: Target, layout: Layout, tools: Tools, log: (line: string) => void): [PartitionSpan, PartitionSpan] {
+  const script = tableScript(layout);
   const args = ['--wipe', 'always', '--wipe-partitions', 'always', '-q'];
   // An image file has no kernel partitions to re-read.
   if (target.kind === 'file') args.push('--no-reread', '--no-tell-kernel');

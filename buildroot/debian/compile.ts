@@ -14,6 +14,7 @@ import { hostNeeds, requireHostTools } from './doctor.ts';
 import { debianSettings, qemuFacts } from './board-facts.ts';
 import { BOARD_BOOT_METHODS, type CardPlan, planCard, writeBoardImage } from './board-image.ts';
 import { fetchBootloader } from './bootloader.ts';
+import { type EfiLoader, fetchEfiLoader, PC_BOOT_METHODS, type PcDiskPlan, planPcDisk, writePcDisk } from './pc-disk.ts';
 import { buildCoreManager, buildCoreRootfs, checkCoreRequest, CORE_RUNTIME_PACKAGES, type CoreImage, type CoreRequest, writeShare } from './core.ts';
 import { buildKernel, type KernelBuild } from './kernel.ts';
 import { lockKey, readLock, updateLock } from './lock.ts';
@@ -31,6 +32,8 @@ export interface BuildPlan {
   bootMethod: string;
   /** U-Boot boards: the card and its bootloader, checked before anything is built. */
   card?: CardPlan;
+  /** PCs (BOOT_METHOD=efi or bios): the disk image. */
+  pcDisk?: PcDiskPlan;
   /** How QEMU boots the image (QEMU_* keys), for the harness and `skiff cmd virt/qemu/run`. */
   qemu?: QemuFacts;
   /** Skiff Core: the core image a layer asks for (skiff/core sets SKIFF_CORE=yes). */
@@ -64,6 +67,7 @@ export function planBuild(r: Resolution): BuildPlan {
     bootMethod,
     // With Skiff Core the card carries the core image on persist, finished there on first use: room for both.
     card: BOARD_BOOT_METHODS.has(bootMethod) ? planCard(settings, chain, settings.SKIFF_CORE === 'yes' ? '1024M' : undefined) : undefined,
+    pcDisk: PC_BOOT_METHODS.has(bootMethod) ? planPcDisk(settings, chain, settings.SKIFF_CORE === 'yes' ? '1024M' : undefined) : undefined,
     qemu: qemuFacts(settings, chain),
     core: planCore(settings, chain, arch),
     defconfig: settings.KERNEL_DEFCONFIG!,
@@ -88,7 +92,7 @@ function planCore(settings: Record<string, string>, chain: string, arch: ArchInf
 }
 
 /** The host tools building this plan takes. */
-export const planNeeds = (plan: BuildPlan) => hostNeeds(plan.arch, plan.bootMethod, { squashfs: plan.settings.ROOTFS_SQUASHFS === 'yes', core: !!plan.core, qemu: plan.qemu });
+export const planNeeds = (plan: BuildPlan) => hostNeeds(plan.arch, plan.bootMethod, { squashfs: plan.settings.ROOTFS_SQUASHFS === 'yes', core: !!plan.core, qemu: plan.qemu, vdi: plan.pcDisk?.vdi });
 
 export function sourceDateEpoch(ctx: Context): number {
   if (ctx.env.SOURCE_DATE_EPOCH) return Number(ctx.env.SOURCE_DATE_EPOCH);
@@ -193,6 +197,8 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   // Fetched before the kernel is built, so a wrong U-Boot target fails in seconds, not after it.
   const bootloader = plan.card?.bootloader && (await fetchBootloader(ctx, plan.arch.debian, plan.card.bootloader, progress));
   if (bootloader) progress.tick(`bootloader: ${bootloader.pkg} ${bootloader.version}, ${bootloader.target}`, 0, true);
+  const efiLoader: EfiLoader | undefined = plan.pcDisk?.firmware === 'efi' ? await fetchEfiLoader(ctx, plan.arch, progress) : undefined;
+  if (efiLoader) progress.tick(`UEFI loader: ${efiLoader.pkg} ${efiLoader.version}, as EFI/BOOT/${efiLoader.bootName}`, 0, true);
   const firmware = plan.card?.firmware && (await fetchFirmware(ctx, plan.arch.debian, plan.card.firmware, progress));
 
   const epoch = sourceDateEpoch(ctx);
@@ -294,6 +300,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     }
   }
   let board: Manifest['board'];
+  let pcHostFiles: Record<string, string> = {};
   if (plan.card) {
     // A board boots from its card: the kernel, initramfs and device trees live in boot/ only.
     const written = await writeBoardImage(
@@ -301,6 +308,11 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
       progress,
     );
     board = { card: path.basename(written.card), ...(written.bootloader ? { bootloader: written.bootloader } : {}), ...(firmware ? { firmware: firmware.source } : {}) };
+  } else if (plan.pcDisk) {
+    // A PC boots from its disk: the kernel and initramfs live in boot/ only, as on a board.
+    const written = await writePcDisk({ out: tmp, chain: r.chain.join(','), boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs }, disk: plan.pcDisk, loader: efiLoader }, progress);
+    board = { card: path.basename(written.card), loader: written.loader, ...(written.vdi ? { vdi: path.basename(written.vdi) } : {}) };
+    pcHostFiles = written.hostFiles;
   } else {
     fs.copyFileSync(kernel.image, path.join(tmp, plan.image));
     for (const d of dtbs) {
@@ -310,7 +322,7 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     fs.writeFileSync(path.join(tmp, 'initramfs.cpio.zst'), initramfs);
   }
   if (squashfs) fs.renameSync(squashfs, path.join(tmp, 'rootfs.squashfs'));
-  const hostFiles: Record<string, string> = {};
+  const hostFiles: Record<string, string> = { ...pcHostFiles };
   if (plan.bootMethod === 'v86') {
     for (const [src, name] of [['/usr/share/seabios/bios.bin', 'seabios.bin'], ['/usr/share/seabios/vgabios-stdvga.bin', 'vgabios.bin']] as const) {
       fs.copyFileSync(src, path.join(tmp, name));

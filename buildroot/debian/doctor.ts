@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../../lib/errors.ts';
-import type { QemuFacts } from '../../images/manifest.ts';
+import { OVMF, type QemuFacts } from '../../images/manifest.ts';
 import type { ArchInfo } from './arch.ts';
 import { run } from './run.ts';
 
@@ -47,6 +47,11 @@ export function qemuNeed(qemu: Pick<QemuFacts, 'binary'>): HostNeed {
   return { what: `QEMU (${qemu.binary})`, program: qemu.binary, pkg: QEMU_PACKAGES[qemu.binary] ?? 'qemu-system' };
 }
 
+/** What booting the stack's image in QEMU takes: the emulator and the firmware its layers name. */
+export function qemuNeeds(qemu: Pick<QemuFacts, 'binary' | 'firmware'>): HostNeed[] {
+  return [qemuNeed(qemu), ...(qemu.firmware === 'ovmf' ? [{ what: 'OVMF (UEFI for QEMU)', file: OVMF.vars, pkg: 'ovmf' }] : [])];
+}
+
 /** What the board `format` and `install` commands run: partition table, FAT, ext4. */
 export const CARD_NEEDS: Record<'format' | 'install', HostNeed[]> = {
   format: [
@@ -62,7 +67,7 @@ export const CARD_NEEDS: Record<'format' | 'install', HostNeed[]> = {
 };
 
 /** What building (and booting, for the emulator targets) the given architecture and boot method needs. */
-export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squashfs?: boolean; core?: boolean; qemu?: QemuFacts } = {}): HostNeed[] {
+export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squashfs?: boolean; core?: boolean; qemu?: QemuFacts; vdi?: boolean } = {}): HostNeed[] {
   const needs = [...BASE];
   if (extras.squashfs || extras.core) needs.push({ what: 'mksquashfs', program: 'mksquashfs', pkg: 'squashfs-tools' });
   if (extras.core) {
@@ -79,10 +84,19 @@ export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squash
     // The card image: a U-Boot script, the partition table and the two file systems.
     needs.push({ what: 'mkimage', program: 'mkimage', pkg: 'u-boot-tools' }, ...CARD_NEEDS.format.filter((n) => n.program !== 'mke2fs'));
   }
+  if (bootMethod === 'efi' || bootMethod === 'bios') {
+    // The disk image: partition table and FAT (rEFInd comes from the Debian mirror, like U-Boot).
+    needs.push(...CARD_NEEDS.format.filter((n) => n.program !== 'mke2fs'));
+  }
+  if (bootMethod === 'bios') {
+    // extlinux would need the file system mounted: syslinux installs the same loader through mtools.
+    needs.push({ what: 'syslinux installer', program: 'syslinux', pkg: 'syslinux' }, { what: 'syslinux MBR boot code', file: '/usr/lib/syslinux/mbr/mbr.bin', pkg: 'syslinux-common' });
+  }
+  if (extras.vdi) needs.push({ what: 'qemu-img (disk.vdi)', program: 'qemu-img', pkg: 'qemu-utils' });
   // A Pi's card: the GPU firmware reads config.txt itself, so no script to wrap.
   if (bootMethod === 'rpi-firmware') needs.push(...CARD_NEEDS.format.filter((n) => n.program !== 'mke2fs'));
-  // The image of a QEMU machine layer is booted in the tests right after the build.
-  if (bootMethod === 'qemu' && extras.qemu) needs.push(qemuNeed(extras.qemu));
+  // The image of a QEMU machine layer, or of a PC QEMU emulates, is booted in the tests right after the build.
+  if ((bootMethod === 'qemu' || bootMethod === 'efi' || bootMethod === 'bios') && extras.qemu) needs.push(...qemuNeeds(extras.qemu));
   return needs;
 }
 

@@ -164,7 +164,7 @@ export function plan(card: CardSpec, action: Action, opts: FlashOptions = {}): F
   if (action === 'format') {
     layout = planLayout(card, target.size, s.env, bootloader?.bootStart);
     lines.push(
-      '  new MBR partition table:',
+      `  new ${layout.table === 'gpt' ? 'GPT' : 'MBR'} partition table:`,
       `    1  boot     ${layout.fat32 ? 'FAT32' : 'FAT16'} "${layout.bootLabel}"  ${formatBytes(layout.bootSize)} at ${formatBytes(layout.bootOffset)}`,
       `    2  persist  ext4 "persist"  ${formatBytes(layout.persistSize)} at ${formatBytes(layout.persistOffset)}`,
       `  EVERYTHING on ${target.given} is erased, persist included.`,
@@ -289,19 +289,19 @@ export async function install(card: CardSpec, opts: FlashOptions = {}): Promise<
 }
 
 /**
- * A whole card as an image file (what genimage would make): the same table, file systems, boot
- * files and bootloader as `format` writes to a card, from the build in `imagesDir`.
+ * A whole card (or a PC's disk) as an image file (what genimage would make): the same table, file
+ * systems, boot files and bootloader as `format` writes to a card, from the build in `imagesDir`.
  */
 export async function writeCardImage(
   file: string,
-  card: { imagesDir: string; sizeMiB: number; bootSizeMiB: number; config: string; bootloader?: Pick<BootloaderRecord, 'bootStart' | 'blobs'> },
+  card: { imagesDir: string; sizeMiB: number; bootSizeMiB: number; config: string; bootMethod: string; bootloader?: Pick<BootloaderRecord, 'bootStart' | 'blobs'> },
   log: (line: string) => void,
 ): Promise<void> {
-  const { imagesDir, sizeMiB, bootSizeMiB, config } = card;
+  const { imagesDir, sizeMiB, bootSizeMiB, config, bootMethod } = card;
   fs.rmSync(file, { force: true });
   fs.writeFileSync(file, '');
   fs.truncateSync(file, sizeMiB * MiB);
-  const spec: CardSpec = { deviceVariable: 'SKIFF_CARD_IMAGE', bootSizeMiB, bootMethod: 'uboot', layer: 'the board layer', config };
+  const spec: CardSpec = { deviceVariable: 'SKIFF_CARD_IMAGE', bootSizeMiB, bootMethod, layer: 'the board layer', config };
   const env = { ...process.env, SKIFF_IMAGES_DIR: imagesDir, SKIFF_CARD_IMAGE: file, SKIFF_YES: 'yes', SKIFF_BOOT_SIZE_MIB: String(bootSizeMiB) };
   // The manifest is written after the card: the build hands its bootloader over directly.
   await format(spec, { env, log, interactive: false, bootloader: card.bootloader && bootloaderFiles(imagesDir, card.bootloader) });

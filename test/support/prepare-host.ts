@@ -1,4 +1,4 @@
-// npm pretest: the host tools the tests need (kernel build tools, cross compilers, QEMU, SeaBIOS, Chromium, ssh),
+// npm pretest: the host tools the tests need (kernel build tools, cross compilers, QEMU, SeaBIOS, OVMF, syslinux, Chromium, ssh),
 // installed with apt-get when we are root, or named with the command to install them.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const isRoot = process.getuid?.() === 0;
 
-for (const config of ['browser/v86', 'browser/v86,skiff/core', 'virt/qemu', 'virt/qemu,skiff/core', 'virt/qemu_arm64', 'virt/qemu_armhf', 'orangepi/zero', 'pine64/rock64']) {
+for (const config of ['browser/v86', 'browser/v86,skiff/core', 'virt/qemu', 'virt/qemu,skiff/core', 'virt/qemu_arm64', 'virt/qemu_armhf', 'orangepi/zero', 'pine64/rock64', 'intel/desktop', 'pcengines/apu2', 'virt/virtualbox']) {
   const doctor = (fix: boolean) =>
     spawnSync(process.execPath, [path.join(root, 'bin/skiff.js'), 'doctor', ...(fix ? ['--fix'] : [])], {
       env: { ...process.env, SKIFF_CONFIG: config },
@@ -34,7 +34,7 @@ const extra: [string, string][] = [
   ['/usr/sbin/sfdisk', 'fdisk'],
   ['/usr/bin/mcopy', 'mtools'],
   ['/usr/sbin/debugfs', 'e2fsprogs'],
-  // skiff push (test/integration/deploy.test.ts): the system's OpenSSH client and ssh-keygen.
+  // skiff push (test/extra/deploy.test.ts): the system's OpenSSH client and ssh-keygen.
   ['/usr/bin/ssh', 'openssh-client'],
 ];
 const missing = extra.filter(([file]) => !fs.existsSync(file)).map(([, pkg]) => pkg);

@@ -14,8 +14,8 @@ export function withTestLayers(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
  * The configurations the integration tests build, by architecture. Kernels dominate the suite's
  * time, so the images of one architecture ask for one kernel configuration (the kernel cache is
  * keyed by the final .config): a test-only layer gives an image the options of its siblings.
- * Where the user's own configuration is the shared one (virt/qemu_arm64, the docker image,
- * browser/v86), it is built as is.
+ * Where the user's own configuration is the shared one (virt/qemu_arm64, browser/v86), it is
+ * built as is.
  */
 export const IMAGES = {
   i386: {
@@ -24,10 +24,12 @@ export const IMAGES = {
   },
   amd64: {
     // Docker's and runc's kernel options in every x86_64 image: virt/qemu with them boots as
-    // virt/qemu does, and the docker test needs no kernel of its own.
+    // virt/qemu does, and the docker test needs no kernel of its own. The BIOS PC's disk image boots
+    // the same kernel under SeaBIOS.
     qemu: 'virt/qemu,test/kernel_amd64',
     qemuCore: 'virt/qemu,skiff/core,test/kernel_amd64',
-    qemuDocker: 'virt/qemu,skiff/core,apps/docker',
+    qemuDocker: 'virt/qemu,skiff/core,apps/docker,test/kernel_amd64',
+    bios: 'pcengines/apu2,test/kernel_amd64',
   },
   armhf: {
     // One small kernel for QEMU's virt machine, the Orange Pi card and the Pi 2/3 card (their full
@@ -47,4 +49,12 @@ export const IMAGES = {
   riscv64: {
     qemu: 'virt/qemu_riscv64',
   },
+} as const;
+
+/**
+ * Images with a kernel of their own, built only outside `npm test` (test/extra/): the UEFI PC's
+ * EFI stub needs ACPI and EFI, about 300 objects more than the amd64 test kernel.
+ */
+export const OWN_KERNEL_IMAGES = {
+  amd64Efi: 'intel/desktop,test/kernel_amd64_efi',
 } as const;

@@ -60,16 +60,21 @@ describe('skiff boards on the project\'s layers', () => {
     }
   });
 
-  it('shows the architecture and boot test of browser/v86, the QEMU machines, the Orange Pi Zero card, the Pi 2/3 card and riscv64, and claims no other boot test', () => {
+  it('shows the architecture and boot test of browser/v86, the QEMU machines, the Orange Pi Zero card, the Pi 2/3 card, the two PCs and riscv64, and claims no other boot test', () => {
     expect(row('browser/v86')).toMatchObject({ arch: 'i386', bootloader: 'v86', kernel: 'tinyconfig', offline: 'yes', bootTested: 'v86 in Node and Chromium, npm test' });
     expect(row('virt/qemu')).toMatchObject({ arch: 'amd64', bootloader: 'qemu', kernel: 'tinyconfig', offline: 'yes', bootTested: 'qemu-system-x86_64, npm test' });
     expect(row('virt/qemu_arm64')).toMatchObject({ arch: 'arm64', bootTested: 'qemu-system-aarch64, npm test' });
     expect(row('virt/qemu_armhf')).toMatchObject({ arch: 'armhf', bootTested: 'qemu-system-arm, npm test' });
     expect(row('orangepi/zero')).toMatchObject({ arch: 'armhf', bootTested: 'qemu-system-arm -M orangepi-pc from its SD card image, npm test' });
+    expect(row('intel/desktop')).toMatchObject({ arch: 'amd64', bootloader: 'efi', bootTested: 'qemu-system-x86_64 -M q35 with OVMF (UEFI) from its disk image, npm run test:extra (not in CI)' });
+    expect(row('pcengines/apu2')).toMatchObject({ arch: 'amd64', bootloader: 'bios', bootTested: 'qemu-system-x86_64 -M pc with SeaBIOS from its disk image, npm run test:extra (not in CI)' });
+    // Stacked on intel/desktop, whose image is booted: not booted themselves.
+    expect(row('apple/macbook')?.bootTested).toBe('no');
+    expect(row('valve/deck')?.bootTested).toBe('no');
     expect(row('pi/3')?.bootTested).toMatch(/^qemu-system-arm -M raspi2b from its SD card image/);
     // Booted by its own test outside npm test (test/extra/), and the column says so.
     expect(row('virt/qemu_riscv64')).toMatchObject({ arch: 'riscv64', bootTested: 'qemu-system-riscv64 -M virt with OpenSBI, npm run test:extra (not in CI)' });
-    expect(projectBoards.filter((b) => b.bootTested !== 'no').map((b) => b.layer).sort()).toEqual(['browser/v86', 'orangepi/zero', 'pi/3', 'virt/qemu', 'virt/qemu_arm64', 'virt/qemu_armhf', 'virt/qemu_riscv64']);
+    expect(projectBoards.filter((b) => b.bootTested !== 'no').map((b) => b.layer).sort()).toEqual(['browser/v86', 'intel/desktop', 'orangepi/zero', 'pcengines/apu2', 'pi/3', 'virt/qemu', 'virt/qemu_arm64', 'virt/qemu_armhf', 'virt/qemu_riscv64']);
   });
 
   it('reads bootloader and kernel from the merged stack', () => {
