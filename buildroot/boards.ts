@@ -60,13 +60,11 @@ export function boardRow(ctx: Context, id: string, r = resolveSelection(ctx, { c
   } catch (err) {
     if (!(err instanceof SkiffError)) throw err;
     blocker = err.message;
-    const method = get('BOOT_METHOD');
     const stated = get('OFFLINE_BLOCKER');
     if (get('OFFLINE') === 'no' && stated && err.message.includes(stated)) {
       blocker = stated;
       offline = `no: ${shortBlocker(stated)}`;
-    } else if (method === 'wsl' || method === 'container') offline = `no: root filesystem only (BOOT_METHOD=${method}), not built yet`;
-    else offline = `no: ${err.message.replace(`${r.chain.join(',')} `, '')}`;
+    } else offline = `no: ${err.message.replace(`${r.chain.join(',')} `, '')}`;
   }
   // Only the layer's own BOOT_TESTED counts: a layer stacked on a tested one was not booted itself.
   const tested = settings.get('BOOT_TESTED');
