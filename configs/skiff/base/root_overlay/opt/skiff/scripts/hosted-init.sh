@@ -12,6 +12,10 @@ for d in /run /tmp; do
   # /run/skiff-ready of a previous start may stay behind.
   mount -t tmpfs -o "mode=$mode,nosuid,nodev" tmpfs "$d" 2>/dev/null || find "$d" -mindepth 1 -delete
 done
-# docker without -t gives no /dev/console: the console lines go to init's output, `docker logs`.
-[ -e /dev/console ] || ln -s /proc/1/fd/1 /dev/console
+# docker without -t gives no /dev/console: the console lines go to init's output (`docker logs`)
+# through a pipe and a relay that inherited it (reopening /proc/1/fd/1 fails when that is a socket).
+if [ ! -e /dev/console ]; then
+  mkfifo -m 600 /dev/console
+  (while :; do cat /dev/console; done) < /dev/null &
+fi
 exit 0
