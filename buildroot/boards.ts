@@ -116,6 +116,9 @@ export const BOARDS_NOTE =
   "U-Boot from Debian's package, or the Pi's GPU firmware from Debian's `raspi-firmware` with `config.txt` and `cmdline.txt`; the " +
   'boot partition; persist); `npm run build:all-boards` builds them all, and `npm test` builds and checks the cards of ' +
   '`orangepi/zero`, `pi/3` and `pine64/rock64`. EFI and BIOS machines get a kernel and initramfs, not yet a disk image. ' +
+  '`virt/docker` and `virt/wsl` run on their host\'s kernel and get no kernel: the root filesystem as `rootfs.tar` for ' +
+  '`docker import`, or `rootfs.tar.gz` for `wsl --import`; `npm run test:extra` starts each in a chroot, neither has run in ' +
+  'Docker or WSL here. ' +
   'boot-tested: how the test suite boots that image; `no` means this project has never booted it.';
 
 /** Word-wraps a paragraph at `width` columns (the README keeps its lines short). */

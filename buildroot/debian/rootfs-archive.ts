@@ -27,7 +27,7 @@ export const ROOTFS_ARCHIVES: Record<string, RootfsArchive> = {
  * (`/sbin/init`) and root's login shell (`/bin/sh`, what `docker exec` and WSL start). The rest
  * of busybox's applet links are made when the system starts, as in the initramfs.
  */
-export const ARCHIVE_LINKS: Record<string, string> = { 'bin/sh': 'busybox', 'sbin/init': '../bin/busybox' };
+export const ARCHIVE_LINKS: Record<string, string> = { 'bin/sh': 'busybox', 'sbin/init': '/bin/busybox' };
 
 export function addArchiveLinks(tree: string): void {
   for (const [link, target] of Object.entries(ARCHIVE_LINKS)) {
