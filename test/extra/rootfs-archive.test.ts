@@ -66,7 +66,8 @@ class Started {
 
   /** The first process inside (the child of unshare --fork). */
   get initPid(): number {
-    return Number(execFileSync('pgrep', ['-P', String(this.child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+    const pid = this.child.pid!;
+    return Number(fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0]);
   }
 
   /** A command inside, as `docker exec` runs one: the same namespaces and root. */
