@@ -85,15 +85,25 @@ class Started {
 }
 
 /**
- * Starts `command` in `root` as a privileged container gets it: its own namespaces, a fresh /proc,
- * /dev a tmpfs with the usual devices and no console, and `volume` (if any) mounted at /mnt/persist.
+ * Starts `command` in `root` as a privileged container gets it: its own namespaces, a fresh /proc and /sys,
+ * /dev a tmpfs with the usual devices and no console, an eth0 the runtime configured (one end of a
+ * veth pair whose other end stays down: no packet leaves the namespace), and `volume` (if any)
+ * mounted at /mnt/persist.
  */
+/** eth0's address as the runtime set it, from the documentation range (RFC 5737). */
+const ETH0 = '192.0.2.2/24';
+
 function start(root: string, command: string[], volume?: string): Started {
   const setup = [
     'set -e',
     `mount -t proc proc "${root}/proc"`,
     `mount -t tmpfs -o mode=755 tmpfs "${root}/dev"`,
     `for n in null zero random urandom tty; do touch "${root}/dev/$n"; mount --bind "/dev/$n" "${root}/dev/$n"; done`,
+    `"${root}/bin/busybox" ip link add eth0 type veth peer name host0`,
+    `"${root}/bin/busybox" ip addr add ${ETH0} dev eth0`,
+    `"${root}/bin/busybox" ip link set eth0 up`,
+    // After eth0 is made: sysfs shows the network namespace that mounts it.
+    `mount -t sysfs sysfs "${root}/sys"`,
     ...(volume ? [`mount --bind "${volume}" "${root}/mnt/persist"`] : []),
     `exec chroot "${root}" ${command.join(' ')}`,
   ].join('\n');
@@ -141,7 +151,8 @@ describe('virt/docker: rootfs.tar for docker import', () => {
       expect(first.exec('cat /etc/skiff/release')).toMatch(/^SKIFF_KERNEL=host$/m);
       // busybox's applet links were made at start: `docker exec NAME ls` finds ls.
       expect(first.exec('ls /bin/ls; cat /run/skiff-ready')).toMatch(/^\/bin\/ls\nSKIFF_READY /);
-      // The network is the runtime's: no DHCP client took eth0; the SSH server runs.
+      // The network is the runtime's: no DHCP client took eth0 or its address; the SSH server runs.
+      expect(first.exec('ip -4 addr show eth0')).toContain(`inet ${ETH0}`);
       expect(first.exec('ps')).not.toContain('udhcpc');
       expect(first.exec('ps')).toContain('/usr/sbin/dropbear');
       expect(first.exec('ps')).not.toContain('klogd');
@@ -210,7 +221,8 @@ describe('virt/wsl: rootfs.tar.gz for wsl --import', () => {
       expect(c.out).toMatch(/^SKIFF_READY /m);
       expect(c.out).toContain('skiff: persist: /mnt/persist is a folder on this WSL distribution\'s own disk, kept across restarts');
       expect(c.exec('cat /run/skiff-ready; cat /etc/skiff/release')).toMatch(/^SKIFF_READY [\d.]+ [\d.]+\n[^]*^SKIFF_BOOT_METHOD=wsl$/m);
-      expect(c.exec('ls /bin/ls; ps')).not.toContain('udhcpc');
+      expect(c.exec('ip -4 addr show eth0')).toContain(`inet ${ETH0}`);
+      expect(c.exec('ps')).not.toContain('udhcpc');
     } finally {
       c.child.kill('SIGKILL');
       await c.exited;
