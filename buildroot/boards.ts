@@ -60,13 +60,11 @@ export function boardRow(ctx: Context, id: string, r = resolveSelection(ctx, { c
   } catch (err) {
     if (!(err instanceof SkiffError)) throw err;
     blocker = err.message;
-    const method = get('BOOT_METHOD');
     const stated = get('OFFLINE_BLOCKER');
     if (get('OFFLINE') === 'no' && stated && err.message.includes(stated)) {
       blocker = stated;
       offline = `no: ${shortBlocker(stated)}`;
-    } else if (method === 'wsl' || method === 'container') offline = `no: root filesystem only (BOOT_METHOD=${method}), not built yet`;
-    else offline = `no: ${err.message.replace(`${r.chain.join(',')} `, '')}`;
+    } else offline = `no: ${err.message.replace(`${r.chain.join(',')} `, '')}`;
   }
   // Only the layer's own BOOT_TESTED counts: a layer stacked on a tested one was not booted itself.
   const tested = settings.get('BOOT_TESTED');
@@ -120,6 +118,9 @@ export const BOARDS_NOTE =
   '`orangepi/zero`, `pi/3` and `pine64/rock64`. For an EFI or BIOS machine it means a disk image (`disk.img`: GPT with ' +
   'rEFInd on the EFI system partition, or MBR with syslinux; the kernel, initramfs and persist; `virt/virtualbox` also ' +
   '`disk.vdi`); `npm run test:extra` boots those of `intel/desktop` and `pcengines/apu2`. ' +
+  '`virt/docker` and `virt/wsl` run on their host\'s kernel and get no kernel: the root filesystem as `rootfs.tar` for ' +
+  '`docker import`, or `rootfs.tar.gz` for `wsl --import`; `npm run test:extra` starts each in a chroot, neither has run in ' +
+  'Docker or WSL here. ' +
   'boot-tested: how the test suite boots that image; `no` means this project has never booted it.';
 
 /** Word-wraps a paragraph at `width` columns (the README keeps its lines short). */

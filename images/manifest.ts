@@ -55,7 +55,14 @@ export const ManifestSchema = z.object({
   bootMethod: z.string(),
   /** Every layer of the stack with the sha256 of each of its files; `path` relative to the checkout. */
   layers: z.array(z.object({ id: z.string(), role: z.string(), path: z.string(), files: z.record(z.string(), z.string()) })),
-  kernel: z.object({ release: z.string(), source: z.string(), sourceVersion: z.string(), defconfig: z.string(), configSha256: z.string(), dropped: z.array(z.string()) }),
+  /** The kernel built for the image; absent for a root filesystem archive, which runs on its host's kernel. */
+  kernel: z.object({ release: z.string(), source: z.string(), sourceVersion: z.string(), defconfig: z.string(), configSha256: z.string(), dropped: z.array(z.string()) }).optional(),
+  /**
+   * A container or WSL image (BOOT_METHOD=container|wsl): the root filesystem as one archive (a file
+   * of `outputs`: rootfs.tar for docker import, rootfs.tar.gz for wsl --import) and the command
+   * that takes it in.
+   */
+  rootfsArchive: z.object({ file: z.string(), importCommand: z.string() }).optional(),
   packages: z.array(z.object({ name: z.string(), version: z.string(), sha256: z.string(), arch: z.string() })),
   hostFiles: z.record(z.string(), z.string()),
   qemu: Qemu.optional(),

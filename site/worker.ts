@@ -46,7 +46,7 @@ class Playground {
     this.fastBoot = fastBoot;
     this.loaded ??= await fetchImage(imageBase, (l, t) => events.download(l, t));
     const m = this.loaded.manifest;
-    const image = { version: m.skiff, kernel: m.kernel.release, chain: m.chain };
+    const image = { version: m.skiff, kernel: m.kernel?.release ?? 'none (the host\'s)', chain: m.chain };
     // One machine per persist store: a second tab saving its own chunk map would corrupt ours.
     if (!(await this.holdStoreLock())) {
       return { status: 'busy', problem: 'SkiffOS is already running in another tab of this browser: use that tab, or close it and reload this one.', image };

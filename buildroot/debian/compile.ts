@@ -22,6 +22,7 @@ import type { Manifest, QemuFacts } from '../../images/manifest.ts';
 import { outDir } from '../../images/paths.ts';
 import { Progress } from './progress.ts';
 import { run } from './run.ts';
+import { addArchiveLinks, ROOTFS_ARCHIVES, type RootfsArchive, writeRootfsArchive } from './rootfs-archive.ts';
 import { extractDeb, isLink, stagePackages } from './rootfs.ts';
 import { fetchFirmware } from './firmware.ts';
 import { debianSources } from './sources.ts';
@@ -38,9 +39,10 @@ export interface BuildPlan {
   qemu?: QemuFacts;
   /** Skiff Core: the core image a layer asks for (skiff/core sets SKIFF_CORE=yes). */
   core?: CoreRequest;
-  defconfig: string;
-  image: string;
-  dtbs: string[];
+  /** The kernel the image boots; absent for a root filesystem that runs on its host's kernel. */
+  kernel?: { defconfig: string; image: string; dtbs: string[] };
+  /** BOOT_METHOD=container|wsl: the root filesystem archive compile writes instead of a kernel and initramfs. */
+  rootfsArchive?: RootfsArchive;
   settings: Record<string, string>;
 }
 
@@ -52,16 +54,17 @@ export function planBuild(r: Resolution): BuildPlan {
   if (settings.OFFLINE === 'no') {
     throw new SkiffError(`${chain} cannot be built offline: ${settings.OFFLINE_BLOCKER ?? 'the layer says so without saying why'}`, settings.OFFLINE_BLOCKER ?? 'see the board layer\'s README');
   }
-  if (settings.BOOT_METHOD === 'wsl' || settings.BOOT_METHOD === 'container') {
-    throw new SkiffError(
-      `${chain} boots no kernel of its own (BOOT_METHOD=${settings.BOOT_METHOD}): the debian backend builds kernel images only so far`,
-      'use the buildroot backend for this layer, or a machine layer such as virt/qemu',
-    );
-  }
-  for (const key of ['KERNEL_DEFCONFIG', 'KERNEL_IMAGE']) {
-    if (!settings[key]) throw new SkiffError(`no layer of ${chain} sets ${key}`, `set ${key} in the board or machine layer's debian/config`);
-  }
   const bootMethod = settings.BOOT_METHOD ?? 'none';
+  const rootfsArchive = ROOTFS_ARCHIVES[bootMethod];
+  if (rootfsArchive) return planRootfsArchive(settings, chain, arch, bootMethod, rootfsArchive);
+  for (const key of ['KERNEL_DEFCONFIG', 'KERNEL_IMAGE']) {
+    if (!settings[key]) {
+      throw new SkiffError(
+        `no layer of ${chain} sets ${key}`,
+        `set ${key} in the board or machine layer's debian/config (only BOOT_METHOD=${Object.keys(ROOTFS_ARCHIVES).join(' or ')} builds without a kernel)`,
+      );
+    }
+  }
   return {
     arch,
     bootMethod,
@@ -70,11 +73,24 @@ export function planBuild(r: Resolution): BuildPlan {
     pcDisk: PC_BOOT_METHODS.has(bootMethod) ? planPcDisk(settings, chain, settings.SKIFF_CORE === 'yes' ? '1024M' : undefined) : undefined,
     qemu: qemuFacts(settings, chain),
     core: planCore(settings, chain, arch),
-    defconfig: settings.KERNEL_DEFCONFIG!,
-    image: settings.KERNEL_IMAGE!,
-    dtbs: (settings.KERNEL_DTBS ?? '').split(/\s+/).filter(Boolean),
+    kernel: { defconfig: settings.KERNEL_DEFCONFIG!, image: settings.KERNEL_IMAGE!, dtbs: (settings.KERNEL_DTBS ?? '').split(/\s+/).filter(Boolean) },
     settings,
   };
+}
+
+/** A root filesystem run on its host's kernel (docker, WSL): no kernel keys, nothing that boots one. */
+function planRootfsArchive(settings: Record<string, string>, chain: string, arch: ArchInfo, bootMethod: string, rootfsArchive: RootfsArchive): BuildPlan {
+  const kernelKey = ['KERNEL_DEFCONFIG', 'KERNEL_IMAGE', 'KERNEL_DTBS', 'QEMU_BINARY'].find((k) => settings[k]);
+  if (kernelKey) {
+    throw new SkiffError(`${chain} sets ${kernelKey}, but BOOT_METHOD=${bootMethod} runs on its host's kernel and builds none`, `remove ${kernelKey} from the stack, or stack a machine layer that boots a kernel (e.g. virt/qemu) instead of ${bootMethod}`);
+  }
+  if (settings.SKIFF_CORE === 'yes') {
+    throw new SkiffError(
+      `${chain}: Skiff Core is not built into a ${bootMethod} root filesystem yet (its containers would run nested in the ${bootMethod === 'wsl' ? 'WSL distribution' : 'container'})`,
+      'drop skiff/core from SKIFF_CONFIG for this image, or build skiff/core on a machine layer such as virt/qemu',
+    );
+  }
+  return { arch, bootMethod, rootfsArchive, settings };
 }
 
 /** The layer holding the manager's source: the last layer of the stack that has it (an override may replace it). */
@@ -92,7 +108,8 @@ function planCore(settings: Record<string, string>, chain: string, arch: ArchInf
 }
 
 /** The host tools building this plan takes. */
-export const planNeeds = (plan: BuildPlan) => hostNeeds(plan.arch, plan.bootMethod, { squashfs: plan.settings.ROOTFS_SQUASHFS === 'yes', core: !!plan.core, qemu: plan.qemu, vdi: plan.pcDisk?.vdi });
+export const planNeeds = (plan: BuildPlan) =>
+  hostNeeds(plan.arch, plan.bootMethod, { squashfs: plan.settings.ROOTFS_SQUASHFS === 'yes', core: !!plan.core, qemu: plan.qemu, vdi: plan.pcDisk?.vdi, kernel: !!plan.kernel });
 
 export function sourceDateEpoch(ctx: Context): number {
   if (ctx.env.SOURCE_DATE_EPOCH) return Number(ctx.env.SOURCE_DATE_EPOCH);
@@ -188,6 +205,7 @@ async function runHooks(ctx: Context, r: Resolution, hooks: { layer: string; pat
 /** Builds the workspace's images into images/out/<workspace>/, swapping the whole folder in at the end. */
 export async function compile(ctx: Context, r: Resolution, progress = new Progress(5)): Promise<Manifest> {
   const plan = planBuild(r);
+  if (!plan.kernel) progress.addSteps(-1);
   progress.step(`host tools for ${plan.arch.debian}`);
   requireHostTools(planNeeds(plan));
   progress.done('all present');
@@ -214,8 +232,11 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     progress.done(`manager ${(fs.statSync(manager).size / 1e6).toFixed(1)} MB; ${image.name}: ${image.packages.length} Debian packages, ${shipped}`);
   }
 
-  progress.step(`kernel (${plan.defconfig} + layer fragments, ARCH=${plan.arch.kernelArch})`);
-  const kernel: KernelBuild = await buildKernel(ctx, { arch: plan.arch, defconfig: plan.defconfig, image: plan.image, dtbs: plan.dtbs, fragments: r.configuration.configs.kernel, patches: r.configuration.patches.kernel }, progress);
+  let kernel: KernelBuild | undefined;
+  if (plan.kernel) {
+    progress.step(`kernel (${plan.kernel.defconfig} + layer fragments, ARCH=${plan.arch.kernelArch})`);
+    kernel = await buildKernel(ctx, { arch: plan.arch, ...plan.kernel, fragments: r.configuration.configs.kernel, patches: r.configuration.patches.kernel }, progress);
+  }
 
   progress.step('root filesystem');
   const version = skiffVersion();
@@ -256,28 +277,33 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   fs.mkdirSync(path.join(tree, 'etc/skiff'), { recursive: true });
   fs.writeFileSync(
     path.join(tree, 'etc/skiff/release'),
-    `SKIFF_VERSION=${version}\nSKIFF_BUILD_EPOCH=${epoch}\nSKIFF_CONFIG=${r.chain.join(',')}\nSKIFF_KERNEL=${kernel.release}\n` +
-      `SKIFF_ARCH=${plan.arch.debian}\nSKIFF_FAMILY=${family}\n`,
+    `SKIFF_VERSION=${version}\nSKIFF_BUILD_EPOCH=${epoch}\nSKIFF_CONFIG=${r.chain.join(',')}\nSKIFF_KERNEL=${kernel?.release ?? 'host'}\n` +
+      // The init scripts read the boot method: a container or WSL leaves kernel, clock, devices and network to its host.
+      `SKIFF_ARCH=${plan.arch.debian}\nSKIFF_FAMILY=${family}\nSKIFF_BOOT_METHOD=${plan.bootMethod}\n`,
   );
   for (const d of ['proc', 'sys', 'dev', 'run', 'tmp', 'mnt/persist', 'var/log']) fs.mkdirSync(path.join(tree, d), { recursive: true });
   await runHooks(ctx, r, r.configuration.hooks.pre, { TARGET_DIR: tree }, progress);
+  if (plan.rootfsArchive) addArchiveLinks(tree);
   normalizeModes(tree);
-  const cpio = packCpio(tree, epoch, [{ path: 'dev/console', mode: 0o020600, major: 5, minor: 1 }]);
-  const initramfs = await compressInitramfs(cpio, path.join(workspaceDir(ctx), 'initramfs.cpio'), plan.bootMethod === 'v86' ? 19 : 9);
+  const archive = plan.rootfsArchive && path.join(workspaceDir(ctx), plan.rootfsArchive.file);
+  if (archive) await writeRootfsArchive(tree, archive, plan.rootfsArchive!, epoch);
+  // A kernel of ours boots the tree as its initramfs; with /dev/console there before devtmpfs is mounted.
+  const initramfs = kernel && (await compressInitramfs(packCpio(tree, epoch, [{ path: 'dev/console', mode: 0o020600, major: 5, minor: 1 }]), path.join(workspaceDir(ctx), 'initramfs.cpio'), plan.bootMethod === 'v86' ? 19 : 9));
   // Some boards boot a squashfs root instead of (or next to) the initramfs: the layer asks with ROOTFS_SQUASHFS=yes.
   const squashfs = plan.settings.ROOTFS_SQUASHFS === 'yes' ? path.join(workspaceDir(ctx), 'rootfs.squashfs') : undefined;
   if (squashfs) {
     fs.rmSync(squashfs, { force: true });
     await run('mksquashfs', [tree, squashfs, '-noappend', '-all-root', '-comp', 'xz', '-no-progress', '-mkfs-time', String(epoch), '-all-time', String(epoch), '-reproducible']);
   }
-  progress.done(`${staged.files.length} program files, ${staged.libraries.length} libraries; initramfs ${(initramfs.length / 1e6).toFixed(2)} MB`);
+  const packed = initramfs ? `initramfs ${(initramfs.length / 1e6).toFixed(2)} MB` : `${plan.rootfsArchive!.file} ${(fs.statSync(archive!).size / 1e6).toFixed(2)} MB`;
+  progress.done(`${staged.files.length} program files, ${staged.libraries.length} libraries; ${packed}`);
 
   progress.step('images and manifest');
   const final = outDir(ctx);
   const tmp = `${final}.partial`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
-  const dtbs = kernel.dtbs.map((file) => ({ file, rel: path.relative(path.join(path.dirname(kernel.image), 'dtbs'), file) }));
+  const dtbs = kernel ? kernel.dtbs.map((file) => ({ file, rel: path.relative(path.join(path.dirname(kernel.image), 'dtbs'), file) })) : [];
   if (core) {
     // The core image ships next to the host image, hard-linked from the cache (tens of MB). Before
     // the card: `format` puts core/*.squashfs (with its .sha256) on a board's persist.
@@ -304,22 +330,24 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
   if (plan.card) {
     // A board boots from its card: the kernel, initramfs and device trees live in boot/ only.
     const written = await writeBoardImage(
-      { out: tmp, arch: plan.arch, bootMethod: plan.bootMethod, chain: r.chain.join(','), epoch, boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs, dtbs }, card: plan.card, bootloader, firmware },
+      { out: tmp, arch: plan.arch, bootMethod: plan.bootMethod, chain: r.chain.join(','), epoch, boot: { kernelImage: plan.kernel!.image, kernelFile: kernel!.image, initramfs: initramfs!, dtbs }, card: plan.card, bootloader, firmware },
       progress,
     );
     board = { card: path.basename(written.card), ...(written.bootloader ? { bootloader: written.bootloader } : {}), ...(firmware ? { firmware: firmware.source } : {}) };
   } else if (plan.pcDisk) {
     // A PC boots from its disk: the kernel and initramfs live in boot/ only, as on a board.
-    const written = await writePcDisk({ out: tmp, chain: r.chain.join(','), boot: { kernelImage: plan.image, kernelFile: kernel.image, initramfs }, disk: plan.pcDisk, loader: efiLoader }, progress);
+    const written = await writePcDisk({ out: tmp, chain: r.chain.join(','), boot: { kernelImage: plan.kernel!.image, kernelFile: kernel!.image, initramfs: initramfs! }, disk: plan.pcDisk, loader: efiLoader }, progress);
     board = { card: path.basename(written.card), loader: written.loader, ...(written.vdi ? { vdi: path.basename(written.vdi) } : {}) };
     pcHostFiles = written.hostFiles;
+  } else if (archive) {
+    fs.renameSync(archive, path.join(tmp, plan.rootfsArchive!.file));
   } else {
-    fs.copyFileSync(kernel.image, path.join(tmp, plan.image));
+    fs.copyFileSync(kernel!.image, path.join(tmp, plan.kernel!.image));
     for (const d of dtbs) {
       fs.mkdirSync(path.dirname(path.join(tmp, 'dtbs', d.rel)), { recursive: true });
       fs.copyFileSync(d.file, path.join(tmp, 'dtbs', d.rel));
     }
-    fs.writeFileSync(path.join(tmp, 'initramfs.cpio.zst'), initramfs);
+    fs.writeFileSync(path.join(tmp, 'initramfs.cpio.zst'), initramfs!);
   }
   if (squashfs) fs.renameSync(squashfs, path.join(tmp, 'rootfs.squashfs'));
   const hostFiles: Record<string, string> = { ...pcHostFiles };
@@ -341,21 +369,26 @@ export async function compile(ctx: Context, r: Resolution, progress = new Progre
     family,
     bootMethod: plan.bootMethod,
     layers: r.configuration.stack.map((l) => ({ id: l.id, role: l.role, path: rel(ctx, l.dir), files: layerFiles(l.dir) })),
-    kernel: {
-      release: kernel.release,
-      source: 'linux-source-6.1',
-      sourceVersion: kernel.sourceVersion,
-      defconfig: plan.defconfig,
-      configSha256: kernel.configSha256,
-      dropped: kernel.dropped,
-    },
+    ...(kernel
+      ? {
+          kernel: {
+            release: kernel.release,
+            source: 'linux-source-6.1',
+            sourceVersion: kernel.sourceVersion,
+            defconfig: plan.kernel!.defconfig,
+            configSha256: kernel.configSha256,
+            dropped: kernel.dropped,
+          },
+        }
+      : {}),
+    ...(plan.rootfsArchive ? { rootfsArchive: { file: plan.rootfsArchive.file, importCommand: plan.rootfsArchive.importCommand } } : {}),
     packages: pkgs.packages.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, arch: plan.arch.debian })),
     hostFiles,
     ...(plan.qemu ? { qemu: plan.qemu } : {}),
     ...(board ? { board } : {}),
     ...(core ? { core: coreManifest(core.image) } : {}),
     outputs,
-    warnings: [...pkgs.warnings, ...kernel.dropped.map((d) => `kernel dropped ${d}`)],
+    warnings: [...pkgs.warnings, ...(kernel?.dropped ?? []).map((d) => `kernel dropped ${d}`)],
   };
   fs.writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   const old = `${final}.old`;

@@ -13,7 +13,8 @@ export interface HostNeed {
   file?: string;
 }
 
-const BASE: HostNeed[] = [
+/** What the kernel build takes (not a root filesystem archive, which has no kernel). */
+const KERNEL: HostNeed[] = [
   { what: 'make', program: 'make', pkg: 'make' },
   { what: 'C compiler', program: 'gcc', pkg: 'gcc' },
   { what: 'flex', program: 'flex', pkg: 'flex' },
@@ -27,10 +28,14 @@ const BASE: HostNeed[] = [
   { what: 'xz', program: 'xz', pkg: 'xz-utils' },
   { what: 'kernel source', file: '/usr/src/linux-source-6.1.tar.xz', pkg: 'linux-source-6.1' },
   { what: 'e2fsprogs (mke2fs, e2fsck)', program: 'mke2fs', pkg: 'e2fsprogs' },
-  { what: 'dpkg-deb', program: 'dpkg-deb', pkg: 'dpkg' },
-  { what: 'apt-get', program: 'apt-get', pkg: 'apt' },
   // The initramfs is zstd-compressed (and v86's core share is made of zstd files).
   { what: 'zstd', program: 'zstd', pkg: 'zstd' },
+];
+
+/** What every build takes: the target's Debian packages, unpacked. */
+const ROOTFS: HostNeed[] = [
+  { what: 'dpkg-deb', program: 'dpkg-deb', pkg: 'dpkg' },
+  { what: 'apt-get', program: 'apt-get', pkg: 'apt' },
 ];
 
 /** Debian's package of each QEMU system emulator a layer may name in QEMU_BINARY. */
@@ -67,8 +72,9 @@ export const CARD_NEEDS: Record<'format' | 'install', HostNeed[]> = {
 };
 
 /** What building (and booting, for the emulator targets) the given architecture and boot method needs. */
-export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squashfs?: boolean; core?: boolean; qemu?: QemuFacts; vdi?: boolean } = {}): HostNeed[] {
-  const needs = [...BASE];
+export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squashfs?: boolean; core?: boolean; qemu?: QemuFacts; vdi?: boolean; kernel?: boolean } = {}): HostNeed[] {
+  // A container or WSL root filesystem (kernel: false) is packed with tar, not booted by a kernel of ours.
+  const needs = extras.kernel === false ? [...ROOTFS, { what: 'GNU tar', program: 'tar', pkg: 'tar' }] : [...KERNEL, ...ROOTFS];
   if (extras.squashfs || extras.core) needs.push({ what: 'mksquashfs', program: 'mksquashfs', pkg: 'squashfs-tools' });
   if (extras.core) {
     // Skiff Core: the manager is Go (with Debian's YAML library), the core image comes from debootstrap.
@@ -78,7 +84,7 @@ export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squash
       { what: 'debootstrap', program: 'debootstrap', pkg: 'debootstrap' },
     );
   }
-  if (arch?.crossCompile) needs.push({ what: `${arch.debian} cross compiler`, program: `${arch.crossCompile}gcc`, pkg: arch.compilerPackage });
+  if (arch?.crossCompile && extras.kernel !== false) needs.push({ what: `${arch.debian} cross compiler`, program: `${arch.crossCompile}gcc`, pkg: arch.compilerPackage });
   if (bootMethod === 'v86') needs.push({ what: 'SeaBIOS for v86', file: '/usr/share/seabios/bios.bin', pkg: 'seabios' });
   if (bootMethod?.startsWith('uboot-')) {
     // The card image: a U-Boot script, the partition table and the two file systems.

@@ -5,6 +5,9 @@
 # Without skiff.slot= there is nothing to do.
 set -u
 . /opt/skiff/scripts/boot-slots.sh
+. /etc/skiff/release
+# A container's /proc/cmdline is its host's: a skiff.slot= there is the host's slot, not ours.
+case "${SKIFF_BOOT_METHOD:-}" in container|wsl) exit 0 ;; esac
 
 slot="$(slot_running)"
 [ -n "$slot" ] || exit 0

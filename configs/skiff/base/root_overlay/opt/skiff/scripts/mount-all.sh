@@ -23,9 +23,12 @@ SKIFF_SWAPFILE_SIZE_MB=0
 for f in /opt/skiff/scripts/mount-all.pre.d/*.sh; do [ -f "$f" ] && . "$f"; done
 [ -f /etc/skiff/swap.env ] && . /etc/skiff/swap.env
 . /etc/skiff/release
+# A container or WSL runs on its host's kernel: clock, kernel log and disks are the host's.
+HOSTED=""
+case "${SKIFF_BOOT_METHOD:-}" in container|wsl) HOSTED="$SKIFF_BOOT_METHOD" ;; esac
 
 # A board without a battery-backed clock starts in 1970: move it to at least the build date.
-if [ "$(date +%s)" -lt "${SKIFF_BUILD_EPOCH:-0}" ]; then
+if [ -z "$HOSTED" ] && [ "$(date +%s)" -lt "${SKIFF_BUILD_EPOCH:-0}" ]; then
   date -s "@${SKIFF_BUILD_EPOCH}" > /dev/null && log "clock set forward to the build date"
 fi
 
@@ -52,6 +55,8 @@ is_blank() {
 
 dev=""
 tries=$((PERSIST_WAIT_SECONDS * 10))
+# No device to look for: persist is the folder the host gives (below).
+[ -n "$HOSTED" ] && tries=0
 while [ "$tries" -gt 0 ]; do
   dev="$(find_persist)"
   [ -n "$dev" ] && break
@@ -70,7 +75,18 @@ if [ -z "$dev" ] && [ -n "$PERSIST_BLANK_DEVICE" ] && [ -b "$PERSIST_BLANK_DEVIC
   dev="$PERSIST_BLANK_DEVICE"
 fi
 
-if [ -z "$dev" ]; then
+if [ "$HOSTED" = wsl ]; then
+  # WSL keeps the distribution's whole root file system on its own virtual disk.
+  mkdir -p "$PERSIST_MNT"
+  log "persist: $PERSIST_MNT is a folder on this WSL distribution's own disk, kept across restarts"
+elif [ -n "$HOSTED" ]; then
+  mkdir -p "$PERSIST_MNT"
+  if grep -q "^[^ ]* $PERSIST_MNT " /proc/mounts; then
+    log "persist: $PERSIST_MNT is a volume the container runtime mounted"
+  else
+    log "persist: no volume at $PERSIST_MNT, so state goes with this container (keep it with: docker run -v skiff-persist:$PERSIST_MNT ...)"
+  fi
+elif [ -z "$dev" ]; then
   log "persist: no device found ($PERSIST_DEVICE) after ${PERSIST_WAIT_SECONDS}s; state will not survive a reboot"
   mkdir -p "$PERSIST_MNT"
 else
@@ -112,7 +128,8 @@ fi
 cp "$P/machine-id" /etc/machine-id
 
 syslogd -O "$P/journal/messages"
-klogd
+# klogd reads (and so takes) the kernel's messages: on a host's kernel they are the host's.
+[ -n "$HOSTED" ] || klogd
 
 mkdir -p /etc/dropbear
 for t in ed25519; do

@@ -1,7 +1,10 @@
 #!/bin/sh
 # Networking (DHCP on every ethernet interface) and the SSH server (public keys only).
 ip link set lo up
-for iface in /sys/class/net/eth*; do
+. /etc/skiff/release
+# In a container or WSL the host set up the network: a DHCP client would take eth0's address away.
+case "${SKIFF_BOOT_METHOD:-}" in container|wsl) set -- ;; *) set -- /sys/class/net/eth* ;; esac
+for iface in "$@"; do
   [ -e "$iface" ] || continue
   name="${iface##*/}"
   ip link set "$name" up
