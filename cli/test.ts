@@ -40,7 +40,10 @@ export async function testCommand(ctx: Context, flags: FlagValues<typeof TEST_FL
   const scenarios = deployer ? [deployStep, ...plan.scenarios] : plan.scenarios;
   let results: ScenarioResult[] = [];
   // Ctrl-C: power the target off and remove its temp files before exiting.
-  const onSignal = () => void target.close().finally(() => process.exit(130));
+  const onSignal = () => {
+    deployer?.close();
+    void target.close().finally(() => process.exit(130));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {

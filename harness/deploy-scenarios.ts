@@ -61,7 +61,7 @@ export function brokenBuild(build: string, into: string): string {
 
 export const upgrade: Scenario = {
   name: 'upgrade',
-  description: 'a pushed build boots with persist intact; a broken one falls back to the running image by itself; a power cut during a push still boots',
+  description: 'a pushed build boots with persist intact; a broken one falls back to the running image by itself; a power cut during or right after a push still boots',
   needs: ['deploy', 'power-cut'],
   async run(ctx) {
     const d = deployerOf(ctx);
@@ -108,31 +108,47 @@ export const upgrade: Scenario = {
 
     // 3. The power cut while the device writes the new slot to its card.
     const before = await step('power cut: asking the device what it runs', () => d.info());
-    let cut = false;
-    const cutting: Promise<void>[] = [];
+    // Settled with the boot's error, if any: handled at once, awaited after the push gave up.
+    let cutAndBoot: Promise<Error | undefined> | undefined;
     const pushing = d.push({
       reboot: false,
       log: (line) => {
-        if (cut || !line.startsWith('writing slot')) return;
-        cut = true;
+        if (cutAndBoot || !line.startsWith('writing slot')) return;
         // The card write starts as this line is logged: cut 1 s into it.
-        cutting.push(new Promise((r) => setTimeout(r, 1000)).then(() => target.powerCycle(true)).then(() => undefined));
+        cutAndBoot = new Promise((r) => setTimeout(r, 1000))
+          .then(() => target.powerCycle(true))
+          .then(
+            () => undefined,
+            (err: Error) => err,
+          );
       },
     });
     const pushOutcome = await pushing.then(
       () => 'finished before the cut',
       (err: Error) => `cut off (${err.message.split('\n')[0]})`,
     );
-    check(cut, `power cut: the push never reached the card write: ${pushOutcome}`);
-    await step('power cut: booting after the cut', () => Promise.all(cutting));
+    if (!cutAndBoot) throw new ScenarioFailure(`power cut: the push never reached the card write: ${pushOutcome}`);
+    const bootError = await cutAndBoot;
+    if (bootError) throw new ScenarioFailure(`power cut: booting after the cut: ${bootError.message}`);
     const afterCut = await step('power cut: asking the device what it runs', () => d.info());
     await step('power cut: checking it runs a whole image', async () => d.expectBuild(afterCut, 'after the power cut'));
     check(afterCut.good === afterCut.slot, `power cut: the device runs slot ${afterCut.slot}, but its card names slot ${afterCut.good} as good`);
-    await step('power cut: checking persist', async () => {
+    note(`power cut: the push ${pushOutcome}; booted slot ${afterCut.slot} (was ${before.slot})`);
+
+    // 4. The power cut after a push wrote its slot, before any reboot: the next boot tries the new slot and keeps it.
+    const written = await step('power cut after the write: push without a reboot', () => d.push({ reboot: false }));
+    await step('power cut after the write: booting after the cut', () => target.powerCycle(true));
+    const afterWrite = await step('power cut after the write: asking the device what it runs', () => d.info());
+    await step('power cut after the write: checking it runs the new slot, confirmed', async () => {
+      d.expectBuild(afterWrite, 'after the cut');
+      check(afterWrite.slot === written.slot && afterWrite.good === written.slot, `the device runs slot ${afterWrite.slot} (good: ${afterWrite.good}), expected the new slot ${written.slot}, confirmed`);
+    });
+    note(`power cut after the write: booted the new slot ${written.slot} and kept it`);
+
+    await step('checking persist after the cuts', async () => {
       const r = await target.console.run('cat /mnt/persist/harness-upgrade', 60_000);
       check(r.output.trim() === token, `the file written before the pushes reads ${JSON.stringify(r.output.trim())}, expected ${token}`);
     });
-    note(`power cut: the push ${pushOutcome}; booted slot ${afterCut.slot} (was ${before.slot})`);
     await sh(target, 'rm -f /mnt/persist/harness-upgrade && sync');
   },
 };

@@ -2,7 +2,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { slotFiles } from '../../deploy/push.ts';
+import { brokenBuild } from '../../harness/deploy-scenarios.ts';
+import { builtImage } from '../../harness/deployer.ts';
 import { planTest, type TestRequest } from '../../harness/test-plan.ts';
+import { readManifest } from '../../images/manifest.ts';
 import { SkiffError } from '../../lib/errors.ts';
 import { skiff, tempDir, writeTree } from '../support/tree.ts';
 import { sampleManifest } from '../support/manifest.ts';
@@ -168,6 +172,18 @@ describe('skiff test --deploy', () => {
     expect(plan.deploy!.key).toBeUndefined();
     fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(sampleManifest({ bootMethod: 'v86', chain: ['browser/v86'], layers: [] })));
     await expect(planTest(where(dir), { target: 'v86', image: dir, deploy: true })).rejects.toThrow('--deploy needs a target it reaches over SSH: v86 has none');
+  });
+
+  it("upgrade's broken build is one skiff push sends: the same slot files but an initramfs that is not one, recorded in its manifest", () => {
+    const dir = tempDir();
+    slottedBuild(path.join(dir, 'build'));
+    const broken = brokenBuild(path.join(dir, 'build'), path.join(dir, 'broken'));
+    const manifest = readManifest(broken);
+    const files = slotFiles(broken, manifest);
+    expect(files.map((f) => f.name).sort()).toEqual(['initramfs.cpio.zst', 'zImage']);
+    expect(fs.readFileSync(path.join(broken, 'boot/slot-a/initramfs.cpio.zst'), 'utf8')).toBe('not an initramfs\n');
+    expect(builtImage(manifest)).not.toBe(builtImage(readManifest(path.join(dir, 'build'))));
+    expect(fs.readFileSync(path.join(broken, 'boot/slot-a/zImage'), 'utf8')).toBe('kernel');
   });
 
   it('misspelt --deploy is refused with the flag it meant, before the target is touched', () => {
