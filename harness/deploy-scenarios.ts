@@ -63,6 +63,8 @@ export const upgrade: Scenario = {
   name: 'upgrade',
   description: 'a pushed build boots with persist intact; a broken one falls back to the running image by itself; a power cut during or right after a push still boots',
   needs: ['deploy', 'power-cut'],
+  // Seven boots and five pushes: about 4 minutes on 2 cores, up to twice that on a slow machine.
+  timeoutMs: 25 * 60_000,
   async run(ctx) {
     const d = deployerOf(ctx);
     const { target, note } = ctx;

@@ -53,9 +53,10 @@ export async function runScenarios(
       }
       booted = true;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = Math.max(timeoutMs, s.timeoutMs ?? 0);
       await Promise.race([
         s.run({ target, deployer, note: (t) => notes.push(t) }),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`scenario ${s.name} took longer than ${timeoutMs / 1000} s`)), timeoutMs))),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`scenario ${s.name} took longer than ${bound / 1000} s`)), bound))),
       ]).finally(() => clearTimeout(timer));
     } catch (err) {
       status = 'failed';

@@ -13,6 +13,8 @@ export interface Scenario {
   name: string;
   description: string;
   needs: Capability[];
+  /** Longer than the run's bound per scenario, for one that boots many times. */
+  timeoutMs?: number;
   run(ctx: ScenarioContext): Promise<void>;
 }
 

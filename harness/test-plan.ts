@@ -76,7 +76,7 @@ function planDeploy(where: Pick<Where, 'rootDir' | 'workspace'>, req: TestReques
   if (how === 'sd') {
     throw new SkiffError(
       `${at} has deploy: sd, which skiff test --deploy cannot do yet (writing a card through sd_card: commands is not built)`,
-      'use deploy: ssh (skiff push over the ssh: settings), or write the card yourself with `skiff install` and drop --deploy',
+      'use deploy: ssh (skiff push over the ssh: settings), or write the card yourself with the board\'s install command (skiff cmd <board>/install) and drop --deploy',
     );
   }
   // An emulator named on the command line boots a copy of --image's card: the same build is pushed into its other slot.
