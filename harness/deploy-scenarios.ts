@@ -59,11 +59,17 @@ export function brokenBuild(build: string, into: string): string {
   return into;
 }
 
+/** Where in a push `upgrade` cuts the power: 1 s after push logs the line that starts that phase. */
+const CUT_POINTS = [
+  { name: 'during the transfer', after: 'sending' },
+  { name: 'during the card write', after: 'writing slot' },
+];
+
 export const upgrade: Scenario = {
   name: 'upgrade',
   description: 'a pushed build boots with persist intact; a broken one falls back to the running image by itself; a power cut during or right after a push still boots',
   needs: ['deploy', 'power-cut'],
-  // Seven boots and five pushes: about 4 minutes on 2 cores, up to twice that on a slow machine.
+  // Eight boots and six pushes: about 5 minutes on 2 cores, up to twice that on a slow machine.
   timeoutMs: 25 * 60_000,
   async run(ctx) {
     const d = deployerOf(ctx);
@@ -108,34 +114,41 @@ export const upgrade: Scenario = {
       fs.rmSync(dir, { recursive: true, force: true });
     }
 
-    // 3. The power cut while the device writes the new slot to its card.
-    const before = await step('power cut: asking the device what it runs', () => d.info());
-    // Settled with the boot's error, if any: handled at once, awaited after the push gave up.
-    let cutAndBoot: Promise<Error | undefined> | undefined;
-    const pushing = d.push({
-      reboot: false,
-      log: (line) => {
-        if (cutAndBoot || !line.startsWith('writing slot')) return;
-        // The card write starts as this line is logged: cut 1 s into it.
-        cutAndBoot = new Promise((r) => setTimeout(r, 1000))
-          .then(() => target.powerCycle(true))
-          .then(
-            () => undefined,
-            (err: Error) => err,
-          );
-      },
-    });
-    const pushOutcome = await pushing.then(
-      () => 'finished before the cut',
-      (err: Error) => `cut off (${err.message.split('\n')[0]})`,
-    );
-    if (!cutAndBoot) throw new ScenarioFailure(`power cut: the push never reached the card write: ${pushOutcome}`);
-    const bootError = await cutAndBoot;
-    if (bootError) throw new ScenarioFailure(`power cut: booting after the cut: ${bootError.message}`);
-    const afterCut = await step('power cut: asking the device what it runs', () => d.info());
-    await step('power cut: checking it runs a whole image', async () => d.expectBuild(afterCut, 'after the power cut'));
-    check(afterCut.good === afterCut.slot, `power cut: the device runs slot ${afterCut.slot}, but its card names slot ${afterCut.good} as good`);
-    note(`power cut: the push ${pushOutcome}; booted slot ${afterCut.slot} (was ${before.slot})`);
+    // 3. Power cuts in the middle of a push: while the build goes to the device's RAM (the card is
+    // not touched yet), and while the device writes the new slot to its card.
+    for (const point of CUT_POINTS) {
+      const at = `power cut ${point.name}`;
+      const before = await step(`${at}: asking the device what it runs`, () => d.info());
+      let wrote = false;
+      // Settled with the boot's error, if any: handled at once, awaited after the push gave up.
+      let cutAndBoot: Promise<Error | undefined> | undefined;
+      const pushing = d.push({
+        reboot: false,
+        log: (line) => {
+          wrote ||= line.startsWith('writing slot');
+          if (cutAndBoot || !line.startsWith(point.after)) return;
+          cutAndBoot = new Promise((r) => setTimeout(r, 1000))
+            .then(() => target.powerCycle(true))
+            .then(
+              () => undefined,
+              (err: Error) => err,
+            );
+        },
+      });
+      const pushOutcome = await pushing.then(
+        () => 'finished before the cut',
+        (err: Error) => `cut off (${err.message.split('\n')[0]})`,
+      );
+      if (!cutAndBoot) throw new ScenarioFailure(`${at}: the push never got there: ${pushOutcome}`);
+      const bootError = await cutAndBoot;
+      if (bootError) throw new ScenarioFailure(`${at}: booting after the cut: ${bootError.message}`);
+      const afterCut = await step(`${at}: asking the device what it runs`, () => d.info());
+      await step(`${at}: checking it runs a whole image`, async () => d.expectBuild(afterCut, 'after the power cut'));
+      check(afterCut.good === afterCut.slot, `${at}: the device runs slot ${afterCut.slot}, but its card names slot ${afterCut.good} as good`);
+      // Cut before the card write began: the card is as it was.
+      if (!wrote) check(afterCut.slot === before.slot, `${at}: the card write had not begun, yet the device now runs slot ${afterCut.slot}, not ${before.slot}`);
+      note(`${at}: the push ${pushOutcome}${wrote ? '' : ' before the card write'}; booted slot ${afterCut.slot} (was ${before.slot})`);
+    }
 
     // 4. The power cut after a push wrote its slot, before any reboot: the next boot tries the new slot and keeps it.
     const written = await step('power cut after the write: push without a reboot', () => d.push({ reboot: false }));

@@ -35,7 +35,8 @@ describe('skiff test --deploy on the Orange Pi card in QEMU', () => {
     expect(r.stderr).toContain(`deployed: 0.1.0, slot b, image ${image} (was 0.1.0, slot a, image ${image})`);
     expect(r.stderr).toMatch(/new build: slot b → a, persist intact/);
     expect(r.stderr).toMatch(/broken build: tried in slot b, panicked, back on slot a/);
-    expect(r.stderr).toMatch(/power cut: the push (cut off|finished before the cut)[^\n]*; booted slot [ab]/);
+    expect(r.stderr).toMatch(/power cut during the transfer: the push cut off[^\n]*; booted slot [ab]/);
+    expect(r.stderr).toMatch(/power cut during the card write: the push (cut off|finished before the cut)[^\n]*; booted slot [ab]/);
     expect(r.stderr).toMatch(/power cut after the write: booted the new slot [ab] and kept it/);
 
     const xml = fs.readFileSync(path.join(report, 'junit.xml'), 'utf8');
