@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Context } from '../buildroot/layers/context.ts';
 import { defineCommand, type FlagValues } from './command.ts';
 import { junit, markdown } from '../harness/report.ts';
+import { deployStep } from '../harness/deploy-scenarios.ts';
+import { Deployer } from '../harness/deployer.ts';
 import { runScenarios, type ScenarioResult } from '../harness/run.ts';
 import { openTarget } from '../harness/targets/open.ts';
 import { planTest } from '../harness/test-plan.ts';
@@ -14,15 +16,17 @@ const TEST_FLAGS = {
   report: { type: 'string', value: 'DIR', example: 'reports', help: 'write junit.xml and report.md (with the console logs) there' },
   image: { type: 'string', value: 'DIR', example: 'images/out/default', help: "the image folder to boot (default: the workspace's)" },
   lab: { type: 'string', value: 'FILE', example: 'lab.yaml', help: 'a lab file naming boards on serial consoles' },
+  deploy: { type: 'boolean', help: "push the build (the workspace's, or --image) to the target first, check it runs, then run the scenarios and upgrade" },
 } as const;
 
 export const test = defineCommand({
   usage: [
     'skiff test --target v86|qemu|v86-browser [--scenario NAMES] [--scenarios FILE] [--report DIR] [--image DIR]',
     'skiff test --lab FILE --target <name> [--scenario NAMES] [--scenarios FILE] [--report DIR]',
+    'skiff test --deploy --target qemu|<lab target> [--lab FILE] [--image DIR] [--scenario NAMES] [--report DIR]',
   ],
   description:
-    "Boots the workspace's image (or --image) on the target, or a lab file's target (a board on a serial\nconsole), and runs the harness scenarios (boot, persist, hostname, power-loss, ssh-keys), plus --scenarios\nFILE, the lab file's and the layers' tests/scenarios.ts. Exit 1 when one fails.\nv86-browser boots the image in the playground page in Chromium (run `npm run build` once first).\nqemu also boots a board whose layer names a QEMU model of it (QEMU_MACHINE), from its card image.",
+    "Boots the workspace's image (or --image) on the target, or a lab file's target (a board on a serial\nconsole), and runs the harness scenarios (boot, persist, hostname, power-loss, ssh-keys), plus --scenarios\nFILE, the lab file's and the layers' tests/scenarios.ts. Exit 1 when one fails.\nv86-browser boots the image in the playground page in Chromium (run `npm run build` once first).\nqemu also boots a board whose layer names a QEMU model of it (QEMU_MACHINE), from its card image.\n--deploy first pushes the build into the target's other boot slot (skiff push; a lab target says how:\ndeploy: ssh), reboots it and checks it runs that build (the step `deploy` in the reports), then runs\nthe scenarios and `upgrade` (a new build, a broken one that must fall back, a power cut mid-push).",
   flags: TEST_FLAGS,
   run: ({ flags, context }) => testCommand(context(), flags),
 });
@@ -32,20 +36,32 @@ export async function testCommand(ctx: Context, flags: FlagValues<typeof TEST_FL
   // Everything is checked before the target exists: a typo must never switch a board off.
   const plan = await planTest(ctx, flags);
   const target = openTarget(plan.target);
+  const deployer = plan.deploy && new Deployer(plan.deploy, target);
+  const scenarios = deployer ? [deployStep, ...plan.scenarios] : plan.scenarios;
   let results: ScenarioResult[] = [];
   // Ctrl-C: power the target off and remove its temp files before exiting.
-  const onSignal = () => void target.close().finally(() => process.exit(130));
+  const onSignal = () => {
+    deployer?.close();
+    void target.close().finally(() => process.exit(130));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    results = await runScenarios(target, plan.scenarios, (r) => {
-      const mark = r.status === 'passed' ? 'ok  ' : r.status === 'failed' ? 'FAIL' : 'skip';
-      process.stderr.write(`${mark} ${target.name}: ${r.scenario} (${(r.ms / 1000).toFixed(1)} s)${r.notes.length ? ` — ${r.notes.join('; ')}` : ''}\n`);
-      if (r.error) process.stderr.write(`     ${r.error.replace(/\n/g, '\n     ')}\n`);
-    });
+    results = await runScenarios(
+      target,
+      scenarios,
+      (r) => {
+        const mark = r.status === 'passed' ? 'ok  ' : r.status === 'failed' ? 'FAIL' : 'skip';
+        process.stderr.write(`${mark} ${target.name}: ${r.scenario} (${(r.ms / 1000).toFixed(1)} s)${r.notes.length ? ` — ${r.notes.join('; ')}` : ''}\n`);
+        if (r.error) process.stderr.write(`     ${r.error.replace(/\n/g, '\n     ')}\n`);
+      },
+      undefined,
+      deployer,
+    );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    deployer?.close();
     await target.close();
   }
   const { report } = plan;

@@ -107,7 +107,8 @@ export function checkDevice(manifest: Manifest, files: SlotFile[], info: DeviceI
   return target;
 }
 
-async function readInfo(session: SshSession): Promise<DeviceInfo> {
+/** What the device says about its running image and its card (slot-info.sh). */
+export async function readInfo(session: SshSession): Promise<DeviceInfo> {
   const r = await session.run(SLOT_INFO_SCRIPT);
   if (r.exitCode === 127) {
     throw new SkiffError(`${session.name} has no ${SLOT_INFO_SCRIPT} (an image from before skiff push): nothing was sent`, 'write a current build to its card once with the board\'s install command; later upgrades can be pushed');

@@ -22,6 +22,11 @@ const wholeNumber = z.union([z.int(), z.string().trim().regex(/^\d+$/).transform
 const command = (which: 'on' | 'off') =>
   z.string().min(1).register(about, { expected: 'a shell command', fix: `a shell command that switches the board's power ${which}, e.g. uhubctl -l 1-1 -p 2 -a ${which}` });
 
+const deployHow = (kinds: readonly string[], fix: string) =>
+  z.enum(kinds as [string, ...string[]]).default('none').register(about, { expected: kinds.join(', '), bad: (got) => `unknown way to deploy ${got} (accepted: ${kinds.join(', ')})`, fix });
+
+const sdCommand = (what: string, example: string) => z.string().min(1).register(about, { expected: 'a shell command', fix: `a shell command that ${what}, e.g. ${example}` });
+
 const serialTarget = z.strictObject({
   kind: z.literal('serial'),
   serial: z
@@ -51,11 +56,25 @@ const serialTarget = z.strictObject({
     })
     .optional()
     .register(about, { expected: 'a mapping', fix: 'give it host: (port: and key: are optional), or remove ssh:' }),
+  deploy: deployHow(
+    ['ssh', 'sd', 'none'],
+    "how `skiff test --deploy` puts a build on the board: ssh (skiff push over ssh:), sd (the card through sd_card:'s commands) or none (the default)",
+  ),
+  sd_card: z
+    .strictObject({
+      to_host: sdCommand("connects the board's card to this machine (an SD multiplexer, a USB mass-storage gadget)", 'sd-mux-ctrl -e 0 -s'),
+      to_board: sdCommand('gives the card back to the board', 'sd-mux-ctrl -e 0 -d'),
+      device: z.string().min(1).register(about, { expected: 'a path', fix: 'the block device the card appears as on this machine, e.g. /dev/disk/by-id/usb-SD_MUX_…' }),
+    })
+    .optional()
+    .register(about, { expected: 'a mapping', fix: 'give it to_host:, to_board: and device:, or remove sd_card:' }),
 });
 
 const emulatorTarget = z.strictObject({
   kind: z.enum(EMULATOR_KINDS),
   image: z.string().min(1).register(about, { expected: 'a path', fix: "the images/out/<workspace> folder of a build for this target (relative paths are from the lab file's folder)" }),
+  // An emulator's card is a file the harness copies: nothing to write through an SD multiplexer.
+  deploy: deployHow(['ssh', 'none'], "ssh (skiff push through QEMU's forwarded port) or none (the default)"),
 });
 
 const target = z.discriminatedUnion('kind', [serialTarget, emulatorTarget]).register(about, { expected: 'a mapping', fix: 'give it kind: and its settings, as the README\'s "A lab file" shows' });

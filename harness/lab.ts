@@ -15,11 +15,20 @@ export interface SerialSpec {
   baud: number;
   power: { on: string; off: string };
   ssh?: SshSpec;
+  deploy: 'ssh' | 'sd' | 'none';
+  sdCard?: SdSpec;
 }
 export interface EmulatorSpec {
   kind: EmulatorKind;
   name: string;
   image: string;
+  deploy?: 'ssh' | 'none';
+}
+/** The commands that move a board's card between it and this machine, and the device it then is. */
+export interface SdSpec {
+  to_host: string;
+  to_board: string;
+  device: string;
 }
 export interface SshSpec {
   host: string;
@@ -68,11 +77,16 @@ export function readLab(file: string): Lab {
   const targets = new Map<string, TargetSpec>();
   for (const [name, t] of Object.entries(lab.targets)) {
     if (t.kind !== 'serial') {
-      targets.set(name, { kind: t.kind, name, image: expand(t.image, base) });
+      targets.set(name, { kind: t.kind, name, image: expand(t.image, base), deploy: t.deploy as 'ssh' | 'none' });
       continue;
     }
+    const deploy = t.deploy as 'ssh' | 'sd' | 'none';
+    // The way to deploy needs its settings: checked here, where the file and the key can be named.
+    if (deploy === 'ssh' && !t.ssh) throw new SkiffError(`${file}: targets.${name}.deploy: ssh needs targets.${name}.ssh`, "add ssh: { host: <the board's address> } (port: and key: are optional), or deploy: none");
+    if (deploy === 'sd' && !t.sd_card) throw new SkiffError(`${file}: targets.${name}.deploy: sd needs targets.${name}.sd_card`, 'add sd_card: { to_host: <command>, to_board: <command>, device: <block device> }, or deploy: none');
     const ssh = t.ssh && { ...t.ssh, key: t.ssh.key === undefined ? undefined : expand(t.ssh.key, base) };
-    targets.set(name, { kind: 'serial', name, device: expand(t.serial.device, base), baud: t.serial.baud, power: t.power, ssh });
+    const sd = t.sd_card && { ...t.sd_card, device: expand(t.sd_card.device, base) };
+    targets.set(name, { kind: 'serial', name, device: expand(t.serial.device, base), baud: t.serial.baud, power: t.power, ssh, deploy, ...(sd ? { sdCard: sd } : {}) });
   }
   return { file, targets, scenarios: (lab.scenarios ?? []).map((s) => expand(s, base)) };
 }

@@ -1,4 +1,5 @@
 import type { LogEntry } from './console.ts';
+import type { Deployer } from './deployer.ts';
 import type { Scenario } from './scenarios.ts';
 import type { Target } from './target.ts';
 
@@ -13,17 +14,28 @@ export interface ScenarioResult {
   log: LogEntry[];
 }
 
+/** The scenario named `deploy` (harness/deploy-scenarios.ts): when it fails, the target does not run the build, so nothing after it is tested. */
+const DEPLOY_STEP = 'deploy';
+
 /**
  * Runs scenarios in order on one target. A failing or hanging scenario fails alone (with the
- * console tail in its error); the run goes on to the next one.
+ * console tail in its error); the run goes on to the next one, unless the deploy step failed.
  */
-export async function runScenarios(target: Target, scenarios: Scenario[], onResult: (r: ScenarioResult) => void = () => {}, timeoutMs = 10 * 60_000): Promise<ScenarioResult[]> {
+export async function runScenarios(
+  target: Target,
+  scenarios: Scenario[],
+  onResult: (r: ScenarioResult) => void = () => {},
+  timeoutMs = 10 * 60_000,
+  deployer?: Deployer,
+): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   let booted = false;
+  let deployFailed = false;
   for (const s of scenarios) {
-    const missing = s.needs.filter((n) => !target.capabilities.has(n));
-    if (missing.length > 0) {
-      const r: ScenarioResult = { target: target.name, scenario: s.name, status: 'skipped', ms: 0, error: `${target.kind} target lacks ${missing.join(', ')}`, notes: [], log: [] };
+    const missing = s.needs.filter((n) => !target.capabilities.has(n) && !(n === 'deploy' && deployer));
+    const skip = deployFailed ? 'the deploy step failed: the target does not run the build' : missing.length > 0 ? `${target.kind} target lacks ${missing.join(', ')}${missing.includes('deploy') ? ' (run skiff test with --deploy)' : ''}` : undefined;
+    if (skip) {
+      const r: ScenarioResult = { target: target.name, scenario: s.name, status: 'skipped', ms: 0, error: skip, notes: [], log: [] };
       results.push(r);
       onResult(r);
       continue;
@@ -41,14 +53,16 @@ export async function runScenarios(target: Target, scenarios: Scenario[], onResu
       }
       booted = true;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = Math.max(timeoutMs, s.timeoutMs ?? 0);
       await Promise.race([
-        s.run({ target, note: (t) => notes.push(t) }),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`scenario ${s.name} took longer than ${timeoutMs / 1000} s`)), timeoutMs))),
+        s.run({ target, deployer, note: (t) => notes.push(t) }),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`scenario ${s.name} took longer than ${bound / 1000} s`)), bound))),
       ]).finally(() => clearTimeout(timer));
     } catch (err) {
       status = 'failed';
       error = err instanceof Error ? err.message : String(err);
       booted = false;
+      deployFailed = s.name === DEPLOY_STEP;
     }
     const log = target.console.log.slice(from);
     const r: ScenarioResult = { target: target.name, scenario: s.name, status, ms: Date.now() - started, error, notes, log };

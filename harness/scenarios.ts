@@ -1,7 +1,10 @@
+import type { Deployer } from './deployer.ts';
 import type { Capability, Target } from './target.ts';
 
 export interface ScenarioContext {
   target: Target;
+  /** With `skiff test --deploy`: puts builds on the target (scenarios that need `deploy`). */
+  deployer?: Deployer;
   /** Notes that go into the report next to the console log. */
   note(text: string): void;
 }
@@ -10,6 +13,8 @@ export interface Scenario {
   name: string;
   description: string;
   needs: Capability[];
+  /** Longer than the run's bound per scenario, for one that boots many times. */
+  timeoutMs?: number;
   run(ctx: ScenarioContext): Promise<void>;
 }
 

@@ -1,7 +1,8 @@
 import { BOOT_MARKER_LINE, bootMarker } from '../images/boot-marker.ts';
 import type { Console } from './console.ts';
 
-export type Capability = 'power-cut' | 'reboot' | 'ssh';
+/** `deploy`: the run was given a build to put on the target (`skiff test --deploy`). */
+export type Capability = 'power-cut' | 'reboot' | 'ssh' | 'deploy';
 
 /** What a scenario drives: a machine with a console, power, and maybe SSH. Emulators and boards alike. */
 export interface Target {
@@ -14,6 +15,14 @@ export interface Target {
   powerCycle(hard: boolean): Promise<BootInfo>;
   /** Runs a command over SSH as `user` (targets with the ssh capability). */
   ssh?(command: string, auth: { user: string; privateKey?: string; password?: string }): Promise<string>;
+  /** Where this machine reaches the target's SSH server (targets with the ssh capability). */
+  sshAddress?(): { host: string; port: number };
+  /**
+   * Until the returned function is called, powers the machine on again whenever its guest restarts
+   * (a reboot, a kernel panic): what a board's reset does by itself, and QEMU's models here do not
+   * (orangepi-pc halts, -no-reboot exits). Targets that restart by themselves lack it.
+   */
+  restartOnReboot?(): () => void;
   /** Powers off and releases everything (processes, temp files). */
   close(): Promise<void>;
 }

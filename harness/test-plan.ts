@@ -8,6 +8,8 @@ import { outDir, type Where } from '../images/paths.ts';
 import { SkiffError } from '../lib/errors.ts';
 import { quoted, shown } from '../lib/printable.ts';
 import { didYouMean, nearestNames } from '../lib/suggest.ts';
+import { upgrade } from './deploy-scenarios.ts';
+import { checkDeployBuild, type DeployPlan } from './deployer.ts';
 import { layerScenarioFiles, loadScenarioModules } from './extra-scenarios.ts';
 import { type EmulatorSpec, type Lab, readLab, type SerialSpec } from './lab.ts';
 import { BUILTIN_SCENARIOS, type Scenario } from './scenarios.ts';
@@ -24,6 +26,8 @@ export interface TestRequest {
   /** A module of the user's own scenarios. */
   scenarios?: string;
   report?: string;
+  /** Deploy the build (the workspace's, or --image) to the target first. */
+  deploy?: boolean;
 }
 
 export type TargetPlan = SerialSpec | (EmulatorSpec & { manifest: Manifest });
@@ -34,6 +38,8 @@ export interface TestPlan {
   scenarios: Scenario[];
   /** The folder for junit.xml and report.md (created when the run ends). */
   report?: string;
+  /** With --deploy: the build the deploy step pushes first. */
+  deploy?: DeployPlan;
 }
 
 /**
@@ -44,13 +50,40 @@ export interface TestPlan {
 export async function planTest(where: Pick<Where, 'rootDir' | 'workspace'>, req: TestRequest): Promise<TestPlan> {
   const lab = req.lab === undefined ? undefined : readLab(req.lab);
   const target = lab ? labTarget(lab, req) : emulatorByName(where, req);
+  const deploy = req.deploy ? planDeploy(where, req, target, lab) : undefined;
   if (req.report !== undefined) checkReportFolder(req.report);
   const files: { file: string; from: string }[] = [];
   lab?.scenarios.forEach((file, i) => files.push({ file, from: `${lab.file}: scenarios[${i}]` }));
   if (req.scenarios !== undefined) files.push({ file: path.resolve(req.scenarios), from: '--scenarios' });
   if (target.kind !== 'serial') for (const file of layerScenarioFiles(where.rootDir, target.manifest.layers)) files.push({ file, from: 'the image\'s layers' });
-  const scenarios = await selectScenarios(files, req.scenario);
-  return { target, scenarios, report: req.report };
+  const scenarios = await selectScenarios(files, req.scenario, Boolean(deploy));
+  return { target, scenarios, report: req.report, deploy };
+}
+
+/**
+ * What --deploy sends and how: the lab target's `deploy:` way (an emulator named on the command
+ * line deploys over its forwarded SSH port), and the build, checked as `skiff push` would.
+ */
+function planDeploy(where: Pick<Where, 'rootDir' | 'workspace'>, req: TestRequest, target: TargetPlan, lab: Lab | undefined): DeployPlan {
+  const at = lab ? `${lab.file}: targets.${target.name}` : `--target ${target.name}`;
+  const how = lab ? (target.deploy ?? 'none') : target.kind === 'qemu' ? 'ssh' : 'none';
+  if (how === 'none') {
+    throw new SkiffError(
+      lab ? `${at} has deploy: none (the default), so --deploy has no way to put a build on it` : `--deploy needs a target it reaches over SSH: ${target.name} has none`,
+      lab ? (target.kind === 'serial' ? 'add deploy: ssh (with ssh: { host: ... }) to the target, or drop --deploy' : 'add deploy: ssh to the target, or drop --deploy') : 'use --target qemu (a board QEMU models, e.g. the Orange Pi card), or a lab target with deploy: ssh',
+    );
+  }
+  if (how === 'sd') {
+    throw new SkiffError(
+      `${at} has deploy: sd, which skiff test --deploy cannot do yet (writing a card through sd_card: commands is not built)`,
+      'use deploy: ssh (skiff push over the ssh: settings), or write the card yourself with the board\'s install command (skiff cmd <board>/install) and drop --deploy',
+    );
+  }
+  // An emulator named on the command line boots a copy of --image's card: the same build is pushed into its other slot.
+  const build = path.resolve(!lab && target.kind !== 'serial' ? target.image : (req.image ?? outDir(where)));
+  const manifest = readManifest(build);
+  checkDeployBuild(build, manifest);
+  return { how, build, manifest, key: target.kind === 'serial' ? target.ssh?.key : undefined };
 }
 
 function labTarget(lab: Lab, req: TestRequest): TargetPlan {
@@ -58,7 +91,8 @@ function labTarget(lab: Lab, req: TestRequest): TargetPlan {
   if (req.target === undefined) throw new SkiffError(`--target is missing: which target of ${lab.file}?`, `pass one with --target: ${names.join(', ')}`);
   const spec = lab.targets.get(req.target);
   if (!spec) throw new SkiffError(`${lab.file} has no target ${shown(req.target)}`, `${near(req.target, names)}targets in it: ${names.join(', ')}`);
-  if (req.image !== undefined) {
+  // With --deploy, --image is the build to deploy; otherwise the lab file says what the target boots.
+  if (req.image !== undefined && !req.deploy) {
     throw new SkiffError('--image does not go with --lab', spec.kind === 'serial' ? 'a serial target boots what is on the board; drop --image' : `the lab file names this target's image (targets.${spec.name}.image); drop --image`);
   }
   if (spec.kind !== 'serial') return { ...spec, manifest: checkImage(spec.kind, spec.image) };
@@ -104,8 +138,8 @@ function checkReportFolder(report: string): void {
 }
 
 /** Every scenario (built in, then each file's), and those `--scenario` names, in that order. */
-async function selectScenarios(files: { file: string; from: string }[], wanted: string | undefined): Promise<Scenario[]> {
-  const all: { scenario: Scenario; from: string }[] = [...BUILTIN_SCENARIOS, sshKeys].map((scenario) => ({ scenario, from: 'built in' }));
+async function selectScenarios(files: { file: string; from: string }[], wanted: string | undefined, deploying: boolean): Promise<Scenario[]> {
+  const all: { scenario: Scenario; from: string }[] = [...BUILTIN_SCENARIOS, sshKeys, upgrade].map((scenario) => ({ scenario, from: 'built in' }));
   for (const { file, from } of files) {
     if (!isFile(file)) throw new SkiffError(`${from}: scenario module ${file} does not exist`, from === '--scenarios' ? 'fix the path' : "fix the path (relative paths are from the lab file's folder)");
   }
@@ -117,7 +151,8 @@ async function selectScenarios(files: { file: string; from: string }[], wanted: 
     }
   }
   const names = all.map((s) => s.scenario.name);
-  if (wanted === undefined) return all.map((s) => s.scenario);
+  // upgrade pushes builds: part of a run only with --deploy, and refused by name without it.
+  if (wanted === undefined) return all.map((s) => s.scenario).filter((s) => deploying || s !== upgrade);
   const asked = wanted.split(',').map((n) => n.trim());
   if (asked.includes('')) throw new SkiffError(`--scenario ${quoted(wanted)} has an empty name`, `comma-separated names, e.g. --scenario boot,persist; scenarios: ${names.join(', ')}`);
   const unknown = asked.filter((n) => !names.includes(n));
@@ -125,6 +160,7 @@ async function selectScenarios(files: { file: string; from: string }[], wanted: 
     const close = [...new Set(unknown.flatMap((n) => nearestNames(n, names)))];
     throw new SkiffError(`unknown scenario${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => shown(n)).join(', ')}`, `${close.length > 0 ? `did you mean ${close.join(', ')}? ` : ''}scenarios: ${names.join(', ')}`);
   }
+  if (asked.includes(upgrade.name) && !deploying) throw new SkiffError('scenario upgrade pushes builds to the target: it needs --deploy', 'add --deploy (the build to push: the workspace\'s, or --image)');
   return all.map((s) => s.scenario).filter((s) => asked.includes(s.name));
 }
 

@@ -34,12 +34,46 @@ export class QemuTarget implements Target {
       }
       await this.machine.powerOff();
     }
+    const started = Date.now();
+    await this.powerOn();
+    return waitForBoot(this.console, started);
+  }
+
+  private async powerOn(): Promise<void> {
+    await this.machine?.powerOff();
     this.console.skipAll();
     this.sshPort ||= await freePort();
-    const started = Date.now();
     this.machine = new QemuMachine({ imageDir: this.imageDir, disk: path.join(this.dir, 'persist.img'), sshPort: this.sshPort });
     this.port.attach(this.machine);
-    return waitForBoot(this.console, started);
+  }
+
+  sshAddress(): { host: string; port: number } {
+    return { host: '127.0.0.1', port: this.sshPort };
+  }
+
+  restartOnReboot(): () => void {
+    let seen = '';
+    let restarting = false;
+    let stopped = false;
+    const off = this.port.onData((chunk) => {
+      seen = (seen + chunk).slice(-300);
+      // The kernel's last words on a reboot, and on ARM after a panic's restart did nothing.
+      if (restarting || stopped || !/Requesting system reboot|Restarting system|Reboot failed/.test(seen)) return;
+      restarting = true;
+      // A moment for the rest of the last words ("Reboot failed" follows a second later; init has synced before it asks), which
+      // must not count as the next boot's restart.
+      setTimeout(() => {
+        const on = stopped ? Promise.resolve() : this.powerOn();
+        void on.finally(() => {
+          seen = '';
+          restarting = false;
+        });
+      }, 2000);
+    });
+    return () => {
+      stopped = true;
+      off();
+    };
   }
 
   ssh(command: string, auth: { user: string; privateKey?: string; password?: string }): Promise<string> {

@@ -103,6 +103,10 @@ export class SerialTarget implements Target {
     return sshExec({ host: s.host, port: s.port, user: auth.user, privateKey, password: auth.password }, command);
   }
 
+  sshAddress(): { host: string; port: number } {
+    return { host: this.spec.ssh!.host, port: this.spec.ssh!.port };
+  }
+
   async close(): Promise<void> {
     try {
       this.power('off');

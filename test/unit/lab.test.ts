@@ -34,11 +34,11 @@ describe('lab files', () => {
     ['targets:\n  pi: { kind: serial, serial: { device: /dev/ttyUSB0 } }\n', /targets\.pi\.power: missing/],
     ['targets:\n  pi: { kind: serial, serial: { device: /dev/ttyUSB0 }, power: { on: x } }\n', /targets\.pi\.power\.off: missing\n {2}fix: a shell command that switches the board's power off/],
     // Unknown keys, at every level, with the nearest known key.
-    [pi().replace('serial: {', 'serail: {'), /lab\.yaml: targets\.pi\.serail: unknown key\n {2}fix: did you mean serial\? targets\.pi takes kind, serial, power, ssh$/],
+    [pi().replace('serial: {', 'serail: {'), /lab\.yaml: targets\.pi\.serail: unknown key\n {2}fix: did you mean serial\? targets\.pi takes kind, serial, power, ssh, deploy, sd_card$/],
     [pi('', 'device: /dev/ttyUSB0, baudrate: 115200'), /targets\.pi\.serial\.baudrate: unknown key\n {2}fix: targets\.pi\.serial takes device, baud$/],
     [pi().replace('targets:', 'tagrets:'), /lab\.yaml: tagrets: unknown key\n {2}fix: did you mean targets\? the top level takes targets, scenarios$/],
     [pi().replace('kind: serial', 'knd: serial'), /targets\.pi\.knd: unknown key\n {2}fix: did you mean kind\?/],
-    ['targets:\n  vm: { kind: qemu, image: out, serial: { device: /dev/ttyS0 } }\n', /targets\.vm\.serial: unknown key\n {2}fix: targets\.vm takes kind, image$/],
+    ['targets:\n  vm: { kind: qemu, image: out, serial: { device: /dev/ttyS0 } }\n', /targets\.vm\.serial: unknown key\n {2}fix: targets\.vm takes kind, image, deploy$/],
     // Wrong types named as wrong types, not silently replaced by a default.
     [pi('    ssh: { host: 192.168.1.50, port: twenty-two }\n'), /lab\.yaml: targets\.pi\.ssh\.port: expected a port number \(1-65535\), got "twenty-two"\n {2}fix: /],
     [pi('    ssh: { host: 192.168.1.50, port: 70000 }\n'), /targets\.pi\.ssh\.port: expected a port number \(1-65535\), got 70000/],
@@ -54,6 +54,13 @@ describe('lab files', () => {
     ['targets:\n', /lab\.yaml: targets: is empty/],
     ['targets: {}\n', /lab\.yaml: targets: names no target/],
     ['', /lab\.yaml is empty/],
+    // How --deploy puts a build on the target, and the settings that way needs.
+    [pi('    deploy: scp\n'), /lab\.yaml: targets\.pi\.deploy: unknown way to deploy "scp" \(accepted: ssh, sd, none\)\n {2}fix: how `skiff test --deploy` puts a build on the board: ssh /],
+    [pi('    deploy: ssh\n'), /lab\.yaml: targets\.pi\.deploy: ssh needs targets\.pi\.ssh\n {2}fix: add ssh: \{ host: /],
+    [pi('    deploy: sd\n'), /lab\.yaml: targets\.pi\.deploy: sd needs targets\.pi\.sd_card\n {2}fix: add sd_card: \{ to_host: /],
+    [pi('    deploy: sd\n    sd_card: { to_host: "mux host", device: /dev/sda }\n'), /targets\.pi\.sd_card\.to_board: missing\n {2}fix: a shell command that gives the card back to the board/],
+    [pi('    sd_card: { to_host: x, to_board: y, device: /dev/sda, devic: z }\n'), /targets\.pi\.sd_card\.devic: unknown key\n {2}fix: did you mean device\? targets\.pi\.sd_card takes to_host, to_board, device$/],
+    ['targets:\n  vm: { kind: qemu, image: out, deploy: sd }\n', /targets\.vm\.deploy: unknown way to deploy "sd" \(accepted: ssh, none\)\n {2}fix: ssh \(skiff push through QEMU's forwarded port\)/],
     ['targets: [\n', /lab\.yaml:\d+: /],
   ])('refuses %j with a clear error', (yaml, message) => {
     expect(refusal(labFile(yaml))).toMatch(message);
@@ -79,7 +86,14 @@ describe('lab files', () => {
       baud: 115200,
       power: { on: 'uhubctl -l 1-1 -p 2 -a on', off: 'uhubctl -l 1-1 -p 2 -a off' },
       ssh: { host: '192.168.1.50', port: 22, key: path.join(path.dirname(file), 'keys/pi') },
+      deploy: 'none',
     });
+  });
+
+  it('reads how a board is deployed to, and the SD card commands with the device relative to the lab file', () => {
+    const file = labFile(pi('    deploy: sd\n    sd_card: { to_host: "sd-mux-ctrl -e 0 -s", to_board: "sd-mux-ctrl -e 0 -d", device: dev/card }\n'));
+    expect(readLab(file).targets.get('pi')).toMatchObject({ deploy: 'sd', sdCard: { to_host: 'sd-mux-ctrl -e 0 -s', to_board: 'sd-mux-ctrl -e 0 -d', device: path.join(path.dirname(file), 'dev/card') } });
+    expect(readLab(labFile(pi('    ssh: { host: 192.168.1.50 }\n    deploy: ssh\n'))).targets.get('pi')).toMatchObject({ deploy: 'ssh', ssh: { host: '192.168.1.50', port: 22 } });
   });
 
   it("reads the README's lab file example", () => {
@@ -97,8 +111,9 @@ describe('lab files', () => {
       baud: 115200,
       power: { on: 'uhubctl -l 1-1 -p 2 -a on', off: 'uhubctl -l 1-1 -p 2 -a off' },
       ssh: { host: '192.168.1.50', port: 22, key: path.join(os.homedir(), '.ssh/id_ed25519') },
+      deploy: 'ssh',
     });
-    expect(lab.targets.get('qemu-x86')).toEqual({ kind: 'qemu', name: 'qemu-x86', image: path.join(dir, 'images/out/qemu') });
+    expect(lab.targets.get('qemu-x86')).toEqual({ kind: 'qemu', name: 'qemu-x86', image: path.join(dir, 'images/out/qemu'), deploy: 'none' });
     expect(lab.scenarios).toEqual([path.join(dir, 'tests/my-board.mts')]);
   });
 });

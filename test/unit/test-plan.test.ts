@@ -1,7 +1,12 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { slotFiles } from '../../deploy/push.ts';
+import { brokenBuild } from '../../harness/deploy-scenarios.ts';
+import { builtImage } from '../../harness/deployer.ts';
 import { planTest, type TestRequest } from '../../harness/test-plan.ts';
+import { readManifest } from '../../images/manifest.ts';
 import { SkiffError } from '../../lib/errors.ts';
 import { skiff, tempDir, writeTree } from '../support/tree.ts';
 import { sampleManifest } from '../support/manifest.ts';
@@ -19,7 +24,7 @@ const where = (rootDir: string) => ({ rootDir, workspace: 'default' });
 
 describe('skiff test checks the whole command before it touches the target', () => {
   it.each([
-    [['--scenario', 'bogus'], /^skiff: error: unknown scenario bogus\n {2}fix: scenarios: boot, persist, hostname, power-loss, ssh-keys\n$/],
+    [['--scenario', 'bogus'], /^skiff: error: unknown scenario bogus\n {2}fix: scenarios: boot, persist, hostname, power-loss, ssh-keys, upgrade\n$/],
     [['--scenario', 'boot,persit'], /^skiff: error: unknown scenario persit\n {2}fix: did you mean persist\? scenarios: /],
     // Later flags win: this `--target` replaces `--target board`.
     [['--target', 'bord'], /lab\.yaml has no target bord\n {2}fix: did you mean board\?/],
@@ -36,7 +41,7 @@ describe('skiff test checks the whole command before it touches the target', () 
     fs.appendFileSync(lab, '    baudrate: 115200\n');
     const r = skiff(['test', '--lab', lab, '--target', 'board', '--scenario', 'boot'], {});
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`skiff: error: ${lab}: targets.board.baudrate: unknown key\n  fix: targets.board takes kind, serial, power, ssh\n`);
+    expect(r.stderr).toBe(`skiff: error: ${lab}: targets.board.baudrate: unknown key\n  fix: targets.board takes kind, serial, power, ssh, deploy, sd_card\n`);
     expect(fs.existsSync(marker)).toBe(false);
   });
 });
@@ -108,5 +113,84 @@ describe('planTest', () => {
     fs.writeFileSync(path.join(dir, 'broken.mts'), 'export const scenarios = [ this is not TypeScript\n');
     fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(sampleManifest({ bootMethod: 'v86', chain: ['browser/v86'], layers: [] })));
     await expect(planTest(where(dir), { target: 'v86', image: dir, scenarios: path.join(dir, 'broken.mts') })).rejects.toThrow(/^scenario module .*broken\.mts does not load: .*[Ee]xpected/);
+  });
+});
+
+/** A build of a board with two boot slots (the Orange Pi's layout), its slot files as its manifest records them. */
+function slottedBuild(dir: string): void {
+  const files: Record<string, string> = { 'boot/slot-a/zImage': 'kernel', 'boot/slot-a/initramfs.cpio.zst': 'initramfs' };
+  const outputs = Object.fromEntries(Object.entries(files).map(([f, text]) => [f, { size: text.length, sha256: crypto.createHash('sha256').update(text).digest('hex') }]));
+  writeTree(dir, { ...files, 'manifest.json': JSON.stringify(sampleManifest({ chain: ['orangepi/zero'], arch: 'armhf', family: 'orangepi', outputs })) });
+}
+
+describe('skiff test --deploy', () => {
+  const labWith = (target: string) => {
+    const { dir, lab, marker } = powerMarkerLab();
+    fs.appendFileSync(lab, target);
+    return { dir, lab, marker };
+  };
+
+  it('plans the push of the build named by --image over the lab board\'s SSH, with upgrade after the other scenarios', async () => {
+    const { dir, lab, marker } = labWith('    ssh: { host: 192.168.1.50, key: id_board }\n    deploy: ssh\n');
+    fs.writeFileSync(path.join(dir, 'id_board'), 'a key');
+    slottedBuild(path.join(dir, 'build'));
+    const plan = await planTest(where(dir), { lab, target: 'board', deploy: true, image: path.join(dir, 'build') });
+    expect(plan.deploy).toMatchObject({ how: 'ssh', build: path.join(dir, 'build'), key: path.join(dir, 'id_board'), manifest: { family: 'orangepi' } });
+    expect(plan.scenarios.map((s) => s.name)).toEqual(['boot', 'persist', 'hostname', 'power-loss', 'ssh-keys', 'upgrade']);
+    expect(fs.existsSync(marker)).toBe(false);
+    // Without --deploy, upgrade is not run, and asked for by name it is refused.
+    expect((await planTest(where(dir), { lab, target: 'board' })).scenarios.map((s) => s.name)).not.toContain('upgrade');
+    await expect(planTest(where(dir), { lab, target: 'board', scenario: 'upgrade' })).rejects.toThrow('scenario upgrade pushes builds to the target: it needs --deploy');
+  });
+
+  it.each<[string, TestRequest, RegExp, RegExp]>([
+    ['', { deploy: true }, /lab\.yaml: targets\.board has deploy: none \(the default\), so --deploy has no way to put a build on it$/, /add deploy: ssh \(with ssh: \{ host: \.\.\. \}\) to the target, or drop --deploy/],
+    [
+      '    deploy: sd\n    sd_card: { to_host: "mux host", to_board: "mux board", device: /dev/sdz }\n',
+      { deploy: true },
+      /targets\.board has deploy: sd, which skiff test --deploy cannot do yet/,
+      /use deploy: ssh/,
+    ],
+    // A build without boot slots cannot be pushed: refused as skiff push refuses it.
+    ['    ssh: { host: 192.168.1.50 }\n    deploy: ssh\n', { deploy: true, image: 'flat' }, /flat \(virt\/qemu\) has no boot slots/, /BOOT_SLOTS=ab/],
+    ['    ssh: { host: 192.168.1.50 }\n    deploy: ssh\n', { deploy: true }, /^no image in .*images\/out\/default \(no manifest\.json\)$/, /skiff configure compile/],
+  ])('refuses a lab board with %j and %j before touching it', async (target, req, message, fix) => {
+    const { dir, lab, marker } = labWith(target);
+    writeTree(dir, { 'flat/manifest.json': JSON.stringify(sampleManifest()) });
+    const err: unknown = await planTest(where(dir), { lab, target: 'board', ...req, image: req.image && path.join(dir, req.image) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SkiffError);
+    expect((err as SkiffError).message).toMatch(message);
+    expect((err as SkiffError).fix).toMatch(fix);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('deploys to a QEMU machine named on the command line (the build it boots), and refuses v86, which has no SSH', async () => {
+    const dir = tempDir();
+    slottedBuild(dir);
+    const plan = await planTest(where(dir), { target: 'qemu', image: dir, deploy: true });
+    expect(plan.deploy).toMatchObject({ how: 'ssh', build: dir });
+    expect(plan.deploy!.key).toBeUndefined();
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(sampleManifest({ bootMethod: 'v86', chain: ['browser/v86'], layers: [] })));
+    await expect(planTest(where(dir), { target: 'v86', image: dir, deploy: true })).rejects.toThrow('--deploy needs a target it reaches over SSH: v86 has none');
+  });
+
+  it("upgrade's broken build is one skiff push sends: the same slot files but an initramfs that is not one, recorded in its manifest", () => {
+    const dir = tempDir();
+    slottedBuild(path.join(dir, 'build'));
+    const broken = brokenBuild(path.join(dir, 'build'), path.join(dir, 'broken'));
+    const manifest = readManifest(broken);
+    const files = slotFiles(broken, manifest);
+    expect(files.map((f) => f.name).sort()).toEqual(['initramfs.cpio.zst', 'zImage']);
+    expect(fs.readFileSync(path.join(broken, 'boot/slot-a/initramfs.cpio.zst'), 'utf8')).toBe('not an initramfs\n');
+    expect(builtImage(manifest)).not.toBe(builtImage(readManifest(path.join(dir, 'build'))));
+    expect(fs.readFileSync(path.join(broken, 'boot/slot-a/zImage'), 'utf8')).toBe('kernel');
+  });
+
+  it('misspelt --deploy is refused with the flag it meant, before the target is touched', () => {
+    const { lab, marker } = labWith('');
+    const r = skiff(['test', '--lab', lab, '--target', 'board', '--deplyo'], {});
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unknown option --deplyo for skiff test\n {2}fix: did you mean --deploy\?/);
+    expect(fs.existsSync(marker)).toBe(false);
   });
 });
