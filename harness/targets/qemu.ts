@@ -7,6 +7,15 @@ import { RelayPort } from '../relay.ts';
 import { sshExec } from '../ssh.ts';
 import { type BootInfo, type Capability, type Target, waitForBoot } from '../target.ts';
 
+/**
+ * The last words of a reboot: busybox init's, once it has run the shutdown scripts and synced, and
+ * the kernel's (on ARM also after a panic's restart did nothing). Some machines QEMU models cannot
+ * reset (orangepi-pc), so QEMU never exits for them: these lines are the cue instead.
+ */
+const REBOOT_WORDS = /Requesting system reboot|Restarting system|Reboot failed/;
+/** Busybox pauses a second after its last words before it asks the kernel to reboot. */
+const LAST_WORDS_MS = 2000;
+
 /** A virt/qemu image in QEMU (TCG): a persist disk in a temp folder, SSH forwarded from 127.0.0.1 only. */
 export class QemuTarget implements Target {
   readonly kind = 'qemu';
@@ -25,12 +34,22 @@ export class QemuTarget implements Target {
   async powerCycle(hard: boolean): Promise<BootInfo> {
     if (this.machine) {
       if (!hard) {
-        // A real reboot: the guest unmounts persist, QEMU (-no-reboot) exits, and we start it again.
-        this.console.send('reboot\n');
+        // A real reboot: the guest unmounts persist, QEMU (-no-reboot) exits, or the console says the
+        // guest is done where QEMU cannot reset the machine, and we start it again.
+        let seen = '';
         let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([this.machine.exited, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
+        let off = () => {};
+        const lastWords = new Promise<void>((resolve) => {
+          off = this.port.onData((chunk) => {
+            seen = (seen + chunk).slice(-300);
+            if (REBOOT_WORDS.test(seen)) setTimeout(resolve, LAST_WORDS_MS);
+          });
+        });
+        this.console.send('reboot\n');
+        await Promise.race([this.machine.exited, lastWords, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
         // Cleared, or it would keep the CLI alive for a minute after the last scenario.
         clearTimeout(timer);
+        off();
       }
       await this.machine.powerOff();
     }
@@ -57,10 +76,9 @@ export class QemuTarget implements Target {
     let stopped = false;
     const off = this.port.onData((chunk) => {
       seen = (seen + chunk).slice(-300);
-      // The kernel's last words on a reboot, and on ARM after a panic's restart did nothing.
-      if (restarting || stopped || !/Requesting system reboot|Restarting system|Reboot failed/.test(seen)) return;
+      if (restarting || stopped || !REBOOT_WORDS.test(seen)) return;
       restarting = true;
-      // A moment for the rest of the last words ("Reboot failed" follows a second later; init has synced before it asks), which
+      // A moment for the rest of the last words ("Reboot failed" follows a second later), which
       // must not count as the next boot's restart.
       setTimeout(() => {
         const on = stopped ? Promise.resolve() : this.powerOn();
@@ -68,7 +86,7 @@ export class QemuTarget implements Target {
           seen = '';
           restarting = false;
         });
-      }, 2000);
+      }, LAST_WORDS_MS);
     });
     return () => {
       stopped = true;
