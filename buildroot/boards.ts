@@ -117,7 +117,7 @@ export const BOARDS_NOTE =
   'boot partition; persist); `npm run build:all-boards` builds them all, and `npm test` builds and checks the cards of ' +
   '`orangepi/zero`, `pi/3` and `pine64/rock64`. For an EFI or BIOS machine it means a disk image (`disk.img`: GPT with ' +
   'rEFInd on the EFI system partition, or MBR with syslinux; the kernel, initramfs and persist; `virt/virtualbox` also ' +
-  '`disk.vdi`); `npm run test:extra` boots those of `intel/desktop` and `pcengines/apu2`. ' +
+  '`disk.vdi`); `npm test` boots the one of `pcengines/apu2`, `npm run test:extra` the one of `intel/desktop`. ' +
   '`virt/docker` and `virt/wsl` run on their host\'s kernel and get no kernel: the root filesystem as `rootfs.tar` for ' +
   '`docker import`, or `rootfs.tar.gz` for `wsl --import`; `npm run test:extra` starts each in a chroot, neither has run in ' +
   'Docker or WSL here. ' +

@@ -17,6 +17,7 @@ export const FILE_ORDER = [
   'test/integration/harness.test.ts',
   'test/integration/image-qemu.test.ts',
   'test/integration/serial-target.test.ts',
+  'test/integration/pc-bios-disk.test.ts',
   'test/integration/core-qemu.test.ts',
   // armhf and arm64.
   'test/integration/image-cross.test.ts',
