@@ -78,11 +78,12 @@ export class Deployer {
     const t = this.target;
     if (!fs.existsSync(this.key)) await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'skiff-test-deploy', '-f', this.key]);
     const pub = (await execa('ssh-keygen', ['-y', '-f', this.key])).stdout.trim();
-    await sh(t, `mkdir -p /mnt/persist/skiff/keys && echo '${pub}' > /mnt/persist/skiff/keys/skiff-test-deploy.pub && sync`);
-    await sh(t, `mkdir -p /root/.ssh && (grep -qxF '${pub}' /root/.ssh/authorized_keys 2>/dev/null || echo '${pub}' >> /root/.ssh/authorized_keys)`);
+    // The host key first: a device without one is refused before anything is written to it.
     const shown = await sh(t, `/usr/bin/dropbearkey -y -f /etc/dropbear/dropbear_ed25519_host_key`);
     const hostKey = PUBLIC_KEY.exec(shown)?.[0];
     if (!hostKey) throw new SkiffError(`${t.name} did not show its SSH host key on the console: ${shown.split('\n').slice(-3).join(' / ')}`, 'is its SSH server (dropbear) set up? See the console log');
+    await sh(t, `mkdir -p /mnt/persist/skiff/keys && echo '${pub}' > /mnt/persist/skiff/keys/skiff-test-deploy.pub && sync`);
+    await sh(t, `mkdir -p /root/.ssh && (grep -qxF '${pub}' /root/.ssh/authorized_keys 2>/dev/null || echo '${pub}' >> /root/.ssh/authorized_keys)`);
     const { host, port } = this.address();
     fs.writeFileSync(this.knownHosts, `${port === 22 ? host : `[${host}]:${port}`} ${hostKey}\n`);
   }

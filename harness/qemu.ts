@@ -63,14 +63,20 @@ function virtArgs(manifest: Manifest, options: QemuOptions, fwd: string): string
  * to `disk`, so the built one stays pristine and persist lives in the copy; so is OVMF's variable
  * store, which the firmware writes.
  */
+/** Refuses an image whose firmware this machine lacks, before a disk is copied or QEMU started. */
+export function checkQemuFirmware(qemu: Manifest['qemu']): void {
+  if (qemu?.firmware !== 'ovmf') return;
+  for (const f of [OVMF.code, OVMF.vars]) if (!fs.existsSync(f)) throw new SkiffError(`${f} is missing: the image boots with UEFI (QEMU_FIRMWARE=ovmf)`, 'install it: apt-get install ovmf (skiff doctor --fix does)');
+}
+
 function boardArgs(card: string, qemu: NonNullable<Manifest['qemu']>, options: QemuOptions, fwd: string): string[] {
+  checkQemuFirmware(qemu);
   if (!fs.existsSync(options.disk)) {
     fs.mkdirSync(path.dirname(options.disk), { recursive: true });
     fs.copyFileSync(path.join(options.imageDir, card), options.disk);
   }
   const firmware: string[] = [];
   if (qemu.firmware === 'ovmf') {
-    for (const f of [OVMF.code, OVMF.vars]) if (!fs.existsSync(f)) throw new SkiffError(`${f} is missing: the image boots with UEFI (QEMU_FIRMWARE=ovmf)`, 'install it: apt-get install ovmf (skiff doctor --fix does)');
     const vars = `${options.disk}.OVMF_VARS.fd`;
     if (!fs.existsSync(vars)) fs.copyFileSync(OVMF.vars, vars);
     firmware.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);

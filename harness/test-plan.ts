@@ -9,6 +9,7 @@ import { SkiffError } from '../lib/errors.ts';
 import { quoted, shown } from '../lib/printable.ts';
 import { didYouMean, nearestNames } from '../lib/suggest.ts';
 import { upgrade } from './deploy-scenarios.ts';
+import { checkQemuFirmware } from './qemu.ts';
 import { checkDeployBuild, type DeployPlan } from './deployer.ts';
 import { layerScenarioFiles, loadScenarioModules } from './extra-scenarios.ts';
 import { type EmulatorSpec, type Lab, readLab, type SerialSpec } from './lab.ts';
@@ -79,8 +80,11 @@ function planDeploy(where: Pick<Where, 'rootDir' | 'workspace'>, req: TestReques
       'use deploy: ssh (skiff push over the ssh: settings), or write the card yourself with the board\'s install command (skiff cmd <board>/install) and drop --deploy',
     );
   }
-  // An emulator named on the command line boots a copy of --image's card: the same build is pushed into its other slot.
-  const build = path.resolve(!lab && target.kind !== 'serial' ? target.image : (req.image ?? outDir(where)));
+  if (target.kind !== 'serial' && target.kind !== 'qemu') {
+    throw new SkiffError(`${at}: a ${target.kind} target has no SSH server the harness can reach, so --deploy cannot push to it`, 'use a qemu target (a board QEMU models, e.g. the Orange Pi card), or a board with deploy: ssh');
+  }
+  // An emulator boots a copy of its image's card: unless --image names another, that build is pushed into its other slot.
+  const build = path.resolve(req.image ?? (target.kind === 'serial' ? outDir(where) : target.image));
   const manifest = readManifest(build);
   checkDeployBuild(build, manifest);
   return { how, build, manifest, key: target.kind === 'serial' ? target.ssh?.key : undefined };
@@ -122,6 +126,7 @@ function checkImage(kind: EmulatorKind, image: string): Manifest {
   if (!fits) {
     throw new SkiffError(`${image} holds ${manifest.chain.join(',')} (boots with ${manifest.bootMethod}), not an image for --target ${kind}`, `build ${build} in a workspace and pass it: SKIFF_WORKSPACE=<name> skiff test --target ${kind}`);
   }
+  if (kind === 'qemu') checkQemuFirmware(manifest.qemu);
   return manifest;
 }
 

@@ -174,6 +174,18 @@ describe('skiff test --deploy', () => {
     await expect(planTest(where(dir), { target: 'v86', image: dir, deploy: true })).rejects.toThrow('--deploy needs a target it reaches over SSH: v86 has none');
   });
 
+  it('refuses a lab v86 target with deploy: ssh before touching it, and pushes a lab qemu target its own image unless --image names another', async () => {
+    const dir = tempDir();
+    slottedBuild(path.join(dir, 'card'));
+    slottedBuild(path.join(dir, 'newer'));
+    writeTree(dir, { 'tab/manifest.json': JSON.stringify(sampleManifest({ bootMethod: 'v86', chain: ['browser/v86'], layers: [] })) });
+    const lab = path.join(dir, 'lab.yaml');
+    fs.writeFileSync(lab, 'targets:\n  tab: { kind: v86, image: tab, deploy: ssh }\n  card: { kind: qemu, image: card, deploy: ssh }\n');
+    await expect(planTest(where(dir), { lab, target: 'tab', deploy: true })).rejects.toThrow(/targets\.tab: a v86 target has no SSH server the harness can reach/);
+    expect((await planTest(where(dir), { lab, target: 'card', deploy: true })).deploy).toMatchObject({ how: 'ssh', build: path.join(dir, 'card') });
+    expect((await planTest(where(dir), { lab, target: 'card', deploy: true, image: path.join(dir, 'newer') })).deploy).toMatchObject({ build: path.join(dir, 'newer') });
+  });
+
   it("upgrade's broken build is one skiff push sends: the same slot files but an initramfs that is not one, recorded in its manifest", () => {
     const dir = tempDir();
     slottedBuild(path.join(dir, 'build'));
