@@ -42,11 +42,14 @@ export class QemuTarget implements Target {
         const lastWords = new Promise<void>((resolve) => {
           off = this.port.onData((chunk) => {
             seen = (seen + chunk).slice(-300);
-            if (REBOOT_WORDS.test(seen)) setTimeout(resolve, LAST_WORDS_MS);
+            if (!REBOOT_WORDS.test(seen)) return;
+            off();
+            timer = setTimeout(resolve, LAST_WORDS_MS);
           });
         });
         this.console.send('reboot\n');
-        await Promise.race([this.machine.exited, lastWords, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
+        const enough = new Promise((r) => setTimeout(r, 60_000).unref());
+        await Promise.race([this.machine.exited, lastWords, enough]);
         // Cleared, or it would keep the CLI alive for a minute after the last scenario.
         clearTimeout(timer);
         off();
@@ -82,7 +85,8 @@ export class QemuTarget implements Target {
       // must not count as the next boot's restart.
       setTimeout(() => {
         const on = stopped ? Promise.resolve() : this.powerOn();
-        void on.finally(() => {
+        // A failed start shows as the boot the caller waits for never coming, not as an unhandled rejection.
+        on.catch(() => {}).finally(() => {
           seen = '';
           restarting = false;
         });
