@@ -1,7 +1,7 @@
 // intel/desktop's disk image (GPT, rEFInd on the EFI system partition) booted by OVMF in QEMU's q35.
-// Outside `npm test` (`npm run test:extra`): the kernel's EFI stub needs ACPI and EFI, about 300
-// objects more than the suite's x86_64 test kernel, so this image has a kernel of its own
-// (test/layers/test/kernel_amd64_efi, 18 minutes to build on 2 cores). The rest of the disk is the machine's.
+// Outside `npm test` (`npm run test:extra`): the kernel's EFI stub (intel/desktop's kernel/00-efi)
+// needs ACPI and EFI, about 300 objects more than the suite's x86_64 test kernel, so this image has
+// a kernel of its own (18 minutes to build on 2 cores). The rest of the disk is the machine's.
 import { describePcDisk } from '../support/pc-disk-suite.ts';
 import { OWN_KERNEL_IMAGES } from '../support/test-kernels.ts';
 
