@@ -39,8 +39,9 @@ export default defineConfig({
       },
       {
         test: {
-          // Boots beyond CI's time budget (riscv64's own kernel, the Orange Pi push test): `npm run
-          // test:extra`, not part of `npm test`.
+          // Builds and boots beyond CI's time budget (the kernels of riscv64 and the UEFI PC, the
+          // Orange Pi push and deploy tests, the docker and WSL archives): `npm run test:extra`, not
+          // part of `npm test`.
           name: 'extra',
           include: ['test/extra/**/*.test.ts'],
           fileParallelism: false,

@@ -6,7 +6,7 @@ import { defineCommand } from './command.ts';
 
 export const compile = defineCommand({
   description:
-    'Builds the configured workspace into images/out/<workspace>/ with the debian backend: Debian packages\n(locked in images/debian-lock.json), the kernel from linux-source-6.1, the initramfs, a manifest\n(BOOT_METHOD=container|wsl: no kernel, the root filesystem as rootfs.tar or rootfs.tar.gz). Progress goes to stderr. `skiff configure compile` configures first.',
+    'Builds the configured workspace into images/out/<workspace>/ with the debian backend: Debian packages\n(locked in images/debian-lock.json), the kernel from linux-source-6.1, the initramfs and a manifest;\na board\'s card (sdcard.img), a PC\'s disk (disk.img, and disk.vdi for virt/virtualbox), or for\nBOOT_METHOD=container|wsl no kernel but the root filesystem as rootfs.tar or rootfs.tar.gz.\nProgress goes to stderr. `skiff configure compile` configures first.',
   flags: {
     json: { type: 'boolean', help: 'the manifest as JSON on stdout' },
   },

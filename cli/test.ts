@@ -11,11 +11,11 @@ import { planTest } from '../harness/test-plan.ts';
 
 const TEST_FLAGS = {
   target: { type: 'string', value: 'TARGET', example: 'v86', help: 'v86, qemu, v86-browser, or a target of the --lab file' },
-  scenario: { type: 'string', value: 'NAMES', example: 'boot,persist', help: 'comma separated scenarios to run (default: all)' },
+  scenario: { type: 'string', value: 'NAMES', example: 'boot,persist', help: 'comma separated scenarios to run (default: all; upgrade only with --deploy)' },
   scenarios: { type: 'string', value: 'FILE', example: 'my-scenarios.ts', help: 'a module exporting more scenarios' },
   report: { type: 'string', value: 'DIR', example: 'reports', help: 'write junit.xml and report.md (with the console logs) there' },
-  image: { type: 'string', value: 'DIR', example: 'images/out/default', help: "the image folder to boot (default: the workspace's)" },
-  lab: { type: 'string', value: 'FILE', example: 'lab.yaml', help: 'a lab file naming boards on serial consoles' },
+  image: { type: 'string', value: 'DIR', example: 'images/out/default', help: "the image folder to boot (default: the workspace's); with --deploy, the build to push" },
+  lab: { type: 'string', value: 'FILE', example: 'lab.yaml', help: 'a lab file naming targets: boards on serial consoles, emulators, and how to deploy to each' },
   deploy: { type: 'boolean', help: "push the build (the workspace's, or --image) to the target first, check it runs, then run the scenarios and upgrade" },
 } as const;
 

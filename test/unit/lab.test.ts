@@ -111,6 +111,15 @@ describe('lab files', () => {
       baud: 115200,
       power: { on: 'uhubctl -l 1-1 -p 2 -a on', off: 'uhubctl -l 1-1 -p 2 -a off' },
       ssh: { host: '192.168.1.50', port: 22, key: path.join(os.homedir(), '.ssh/id_ed25519') },
+      deploy: 'none',
+    });
+    expect(lab.targets.get('my-opi')).toEqual({
+      kind: 'serial',
+      name: 'my-opi',
+      device: '/dev/ttyUSB1',
+      baud: 115200,
+      power: { on: 'uhubctl -l 1-1 -p 3 -a on', off: 'uhubctl -l 1-1 -p 3 -a off' },
+      ssh: { host: '192.168.1.51', port: 22 },
       deploy: 'ssh',
     });
     expect(lab.targets.get('qemu-x86')).toEqual({ kind: 'qemu', name: 'qemu-x86', image: path.join(dir, 'images/out/qemu'), deploy: 'none' });
