@@ -71,6 +71,9 @@ export const CARD_NEEDS: Record<'format' | 'install', HostNeed[]> = {
   ],
 };
 
+/** What writing a card or disk image takes at build time (mke2fs comes with every kernel build). */
+const IMAGE_NEEDS = CARD_NEEDS.format.filter((n) => n.program !== 'mke2fs');
+
 /** What building (and booting, for the emulator targets) the given architecture and boot method needs. */
 export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squashfs?: boolean; core?: boolean; qemu?: QemuFacts; vdi?: boolean; kernel?: boolean } = {}): HostNeed[] {
   // A container or WSL root filesystem (kernel: false) is packed with tar, not booted by a kernel of ours.
@@ -88,11 +91,11 @@ export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squash
   if (bootMethod === 'v86') needs.push({ what: 'SeaBIOS for v86', file: '/usr/share/seabios/bios.bin', pkg: 'seabios' });
   if (bootMethod?.startsWith('uboot-')) {
     // The card image: a U-Boot script, the partition table and the two file systems.
-    needs.push({ what: 'mkimage', program: 'mkimage', pkg: 'u-boot-tools' }, ...CARD_NEEDS.format.filter((n) => n.program !== 'mke2fs'));
+    needs.push({ what: 'mkimage', program: 'mkimage', pkg: 'u-boot-tools' }, ...IMAGE_NEEDS);
   }
   if (bootMethod === 'efi' || bootMethod === 'bios') {
     // The disk image: partition table and FAT (rEFInd comes from the Debian mirror, like U-Boot).
-    needs.push(...CARD_NEEDS.format.filter((n) => n.program !== 'mke2fs'));
+    needs.push(...IMAGE_NEEDS);
   }
   if (bootMethod === 'bios') {
     // extlinux would need the file system mounted: syslinux installs the same loader through mtools.
@@ -100,7 +103,7 @@ export function hostNeeds(arch?: ArchInfo, bootMethod?: string, extras: { squash
   }
   if (extras.vdi) needs.push({ what: 'qemu-img (disk.vdi)', program: 'qemu-img', pkg: 'qemu-utils' });
   // A Pi's card: the GPU firmware reads config.txt itself, so no script to wrap.
-  if (bootMethod === 'rpi-firmware') needs.push(...CARD_NEEDS.format.filter((n) => n.program !== 'mke2fs'));
+  if (bootMethod === 'rpi-firmware') needs.push(...IMAGE_NEEDS);
   // The image of a QEMU machine layer, or of a PC QEMU emulates, is booted in the tests right after the build.
   if ((bootMethod === 'qemu' || bootMethod === 'efi' || bootMethod === 'bios') && extras.qemu) needs.push(...qemuNeeds(extras.qemu));
   return needs;
