@@ -45,6 +45,13 @@ export function layer(id: string, opts: { deps?: string; description?: string; u
   return spec;
 }
 
+/** Scratch layers on top of the project's (SKIFF_EXTRA_CONFIGS_PATH), each a debian/config. */
+export function extraLayers(configs: Record<string, string>): NodeJS.ProcessEnv {
+  const dir = tempDir();
+  writeTree(dir, Object.fromEntries(Object.entries(configs).flatMap(([id, config]) => [[`${id}/debian/config`, config], [`${id}/metadata/description`, `${id} (a test layer)\n`]])));
+  return { SKIFF_EXTRA_CONFIGS_PATH: dir };
+}
+
 /** Runs the real CLI (bin/skiff.js) as a user would, with only the given environment. */
 export function skiff(args: string[], env: NodeJS.ProcessEnv) {
   const res = spawnSync(process.execPath, [path.join(PROJECT, 'bin/skiff.js'), ...args], {

@@ -11,17 +11,10 @@ import { hostNeeds } from '../../buildroot/debian/doctor.ts';
 import { resolveSelection } from '../../buildroot/layers/workspace.ts';
 import { qemuCommand } from '../../harness/qemu.ts';
 import { sampleManifest } from '../support/manifest.ts';
-import { ctxFor, PROJECT, tempDir, writeTree } from '../support/tree.ts';
+import { ctxFor, extraLayers, PROJECT, tempDir, writeTree } from '../support/tree.ts';
 import { refusal } from '../support/refusal.ts';
 
 const settingsOf = (config: string, env: NodeJS.ProcessEnv = {}) => debianSettings(resolveSelection(ctxFor(PROJECT, env), { config, from: 'SKIFF_CONFIG' }));
-
-/** Scratch layers on top of the project's (SKIFF_EXTRA_CONFIGS_PATH), each a debian/config. */
-function extraLayers(configs: Record<string, string>): NodeJS.ProcessEnv {
-  const dir = tempDir();
-  writeTree(dir, Object.fromEntries(Object.entries(configs).flatMap(([id, config]) => [[`${id}/debian/config`, config], [`${id}/metadata/description`, `${id} (a test layer)\n`]])));
-  return { SKIFF_EXTRA_CONFIGS_PATH: dir };
-}
 
 describe('QEMU facts from the layers', () => {
   it('read from the machine and board layers', () => {

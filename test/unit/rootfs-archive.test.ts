@@ -10,16 +10,9 @@ import { resolveSelection } from '../../buildroot/layers/workspace.ts';
 import { readManifest } from '../../images/manifest.ts';
 import { sampleManifest } from '../support/manifest.ts';
 import { refusal } from '../support/refusal.ts';
-import { ctxFor, PROJECT, tempDir, writeTree } from '../support/tree.ts';
+import { ctxFor, extraLayers, PROJECT, tempDir, writeTree } from '../support/tree.ts';
 
 const plan = (config: string, env: NodeJS.ProcessEnv = {}) => planBuild(resolveSelection(ctxFor(PROJECT, env), { config, from: 'SKIFF_CONFIG' }));
-
-/** Scratch layers on top of the project's, each a debian/config. */
-function extraLayers(configs: Record<string, string>): NodeJS.ProcessEnv {
-  const dir = tempDir();
-  writeTree(dir, Object.fromEntries(Object.entries(configs).flatMap(([id, config]) => [[`${id}/debian/config`, config], [`${id}/metadata/description`, `${id} (a test layer)\n`]])));
-  return { SKIFF_EXTRA_CONFIGS_PATH: dir };
-}
 
 describe('the plan of a root filesystem archive', () => {
   it('virt/docker writes rootfs.tar and virt/wsl rootfs.tar.gz, with no kernel', () => {
