@@ -36,23 +36,13 @@ export class QemuTarget implements Target {
       if (!hard) {
         // A real reboot: the guest unmounts persist, QEMU (-no-reboot) exits, or the console says the
         // guest is done where QEMU cannot reset the machine, and we start it again.
-        let seen = '';
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        let off = () => {};
-        const lastWords = new Promise<void>((resolve) => {
-          off = this.port.onData((chunk) => {
-            seen = (seen + chunk).slice(-300);
-            if (!REBOOT_WORDS.test(seen)) return;
-            off();
-            timer = setTimeout(resolve, LAST_WORDS_MS);
-          });
-        });
+        let stop = () => {};
+        const lastWords = new Promise<void>((resolve) => (stop = this.afterLastWords(resolve)));
         this.console.send('reboot\n');
+        // Unref'd, or it would keep the CLI alive for a minute after the last scenario.
         const enough = new Promise((r) => setTimeout(r, 60_000).unref());
         await Promise.race([this.machine.exited, lastWords, enough]);
-        // Cleared, or it would keep the CLI alive for a minute after the last scenario.
-        clearTimeout(timer);
-        off();
+        stop();
       }
       await this.machine.powerOff();
     }
@@ -74,26 +64,30 @@ export class QemuTarget implements Target {
   }
 
   restartOnReboot(): () => void {
+    // A failed start shows as the boot the caller waits for never coming, not as an unhandled rejection.
+    return this.afterLastWords(() => this.powerOn().catch(() => {}));
+  }
+
+  /**
+   * Runs `then` LAST_WORDS_MS after each reboot's last words on the console, one reboot at a time
+   * (the rest of the last words, "Reboot failed" a second later, must not count as the next
+   * boot's), until the returned function stops it.
+   */
+  private afterLastWords(then: () => unknown): () => void {
     let seen = '';
-    let restarting = false;
-    let stopped = false;
+    let pending: ReturnType<typeof setTimeout> | undefined;
     const off = this.port.onData((chunk) => {
+      if (pending) return;
       seen = (seen + chunk).slice(-300);
-      if (restarting || stopped || !REBOOT_WORDS.test(seen)) return;
-      restarting = true;
-      // A moment for the rest of the last words ("Reboot failed" follows a second later), which
-      // must not count as the next boot's restart.
-      setTimeout(() => {
-        const on = stopped ? Promise.resolve() : this.powerOn();
-        // A failed start shows as the boot the caller waits for never coming, not as an unhandled rejection.
-        on.catch(() => {}).finally(() => {
-          seen = '';
-          restarting = false;
-        });
+      if (!REBOOT_WORDS.test(seen)) return;
+      pending = setTimeout(async () => {
+        await then();
+        seen = '';
+        pending = undefined;
       }, LAST_WORDS_MS);
     });
     return () => {
-      stopped = true;
+      clearTimeout(pending);
       off();
     };
   }
