@@ -8,10 +8,7 @@ import { describeRunning } from '../deploy/device-info.ts';
 import { slotDir } from '../images/boot-slots.ts';
 import { readManifest } from '../images/manifest.ts';
 import type { Deployer } from './deployer.ts';
-import { check, type Scenario, type ScenarioContext, ScenarioFailure, sh } from './scenarios.ts';
-
-/** The step's name in the report; a failed deploy skips the scenarios after it. */
-export const DEPLOY_STEP = 'deploy';
+import { check, DEPLOY_STEP, type Scenario, type ScenarioContext, ScenarioFailure, sh } from './scenarios.ts';
 
 const deployerOf = (ctx: ScenarioContext): Deployer => {
   if (!ctx.deployer) throw new ScenarioFailure('no build to deploy: run skiff test with --deploy');

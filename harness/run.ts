@@ -1,6 +1,6 @@
 import type { LogEntry } from './console.ts';
 import type { Deployer } from './deployer.ts';
-import type { Scenario } from './scenarios.ts';
+import { DEPLOY_STEP, type Scenario } from './scenarios.ts';
 import type { Target } from './target.ts';
 
 export interface ScenarioResult {
@@ -13,9 +13,6 @@ export interface ScenarioResult {
   /** The console output while the scenario ran, with timestamps. */
   log: LogEntry[];
 }
-
-/** The scenario named `deploy` (harness/deploy-scenarios.ts): when it fails, the target does not run the build, so nothing after it is tested. */
-const DEPLOY_STEP = 'deploy';
 
 /**
  * Runs scenarios in order on one target. A failing or hanging scenario fails alone (with the
@@ -62,6 +59,7 @@ export async function runScenarios(
       status = 'failed';
       error = err instanceof Error ? err.message : String(err);
       booted = false;
+      // A failed deploy step leaves the target without the build: nothing after it is tested.
       deployFailed = s.name === DEPLOY_STEP;
     }
     const log = target.console.log.slice(from);

@@ -20,6 +20,12 @@ export interface Scenario {
 
 export class ScenarioFailure extends Error {}
 
+/**
+ * The name of `skiff test --deploy`'s first step (harness/deploy-scenarios.ts). Here, not there,
+ * because the runner reads it and also runs in the browser, where that module's Node imports cannot go.
+ */
+export const DEPLOY_STEP = 'deploy';
+
 export function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new ScenarioFailure(message);
 }
